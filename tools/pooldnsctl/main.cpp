@@ -1,0 +1,73 @@
+// pooldnsctl: the zone-editing CLI and admin tool over the SQLite file.
+// Global options, then NOUN VERB ARGS; each noun lives in its own file.
+#include "cli.hpp"
+
+#include <cstdlib>
+#include <exception>
+
+namespace {
+
+constexpr std::string_view kHelp = R"(usage: pooldnsctl [--db PATH] [--json] NOUN VERB ...
+
+  zone   create ORIGIN --ns NAME [--ns NAME]... [--mbox EMAIL] [--ttl N]
+         import ORIGIN FILE | export ORIGIN | list | delete ORIGIN | check [ORIGIN]
+  record add ORIGIN NAME TTL TYPE RDATA... | replace ORIGIN NAME TTL TYPE RDATA...
+         delete ORIGIN NAME TYPE [RDATA...] | list ORIGIN [NAME]
+
+Options:
+  --db PATH   the SQLite file (default: $POOLDNS_DB, else ./pooldns.db)
+  --json      machine-readable output on stdout (errors as {"error": ...} on stderr)
+  --help      this text
+
+Every edit is one transaction: on bad input pooldnsctl names the argument or
+file line, exits non-zero and changes nothing. Exit codes: 0 done, 1 failed,
+2 bad command line.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace pooldnsctl;
+    Cli cli;
+    const char* env_db = std::getenv("POOLDNS_DB");
+    cli.db_path = env_db && *env_db ? env_db : "pooldns.db";
+    for (int i = 0; i < argc; ++i) cli.command_line += (i ? " " : "") + std::string(argv[i]);
+
+    // Global options may stand anywhere before a "--".
+    std::vector<std::string> words;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--") {
+            for (; i < argc; ++i) words.emplace_back(argv[i]);
+            break;
+        }
+        if (a == "--json") {
+            cli.json = true;
+        } else if (a == "--db") {
+            if (i + 1 >= argc) return fail(cli, pooldns::Error{"--db needs a PATH"}, kExitUsage);
+            cli.db_path = argv[++i];
+        } else if (a.starts_with("--db=")) {
+            cli.db_path = std::string(a.substr(5));
+        } else if (a == "--help" || a == "-h") {
+            fmt::print("{}", kHelp);
+            return kExitOk;
+        } else {
+            words.emplace_back(a);
+        }
+    }
+    if (cli.db_path.empty()) return fail(cli, pooldns::Error{"--db: empty path"}, kExitUsage);
+    if (words.size() < 2) {
+        fmt::print(stderr, "{}", kHelp);
+        return kExitUsage;
+    }
+    std::string noun = words[0], verb = words[1];
+    std::vector<std::string> rest(words.begin() + 2, words.end());
+    try {
+        if (noun == "zone") return run_zone(cli, verb, rest);
+        if (noun == "record") return run_record(cli, verb, rest);
+    } catch (const std::exception& e) {
+        return fail(cli, pooldns::Error{fmt::format("internal error: {}", e.what())});
+    }
+    fmt::print(stderr, "pooldnsctl: error: unknown noun '{}'\n{}", noun, kHelp);
+    return kExitUsage;
+}

@@ -1,0 +1,278 @@
+// Records: names, types, TTLs, and the conversions between stored records,
+// ldns and presentation text.
+#include "pooldns/record.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <algorithm>
+#include <cstring>
+
+namespace pooldns {
+
+namespace {
+
+RdfPtr dname_rdf(std::string_view absolute) {
+    return RdfPtr(ldns_dname_new_frm_str(std::string(absolute).c_str()));
+}
+
+std::string rdf_to_string(const ldns_rdf* rdf) {
+    CStrPtr s(ldns_rdf2str(rdf));
+    return s ? std::string(s.get()) : std::string();
+}
+
+}  // namespace
+
+Result<std::string> canonical_name(std::string_view name, std::string_view origin, std::string_view what) {
+    if (name.empty()) return Error{fmt::format("{}: empty name", what)};
+    RdfPtr rdf;
+    if (name == "@") {
+        rdf = dname_rdf(origin);
+    } else {
+        rdf.reset(ldns_dname_new_frm_str(std::string(name).c_str()));
+        if (!rdf) return Error{fmt::format("{}: '{}' is not a valid domain name", what, name)};
+        bool absolute = name.back() == '.' && !(name.size() >= 2 && name[name.size() - 2] == '\\');
+        if (!absolute) {
+            RdfPtr base = dname_rdf(origin);
+            if (!base) return Error{fmt::format("{}: origin '{}' is not a valid domain name", what, origin)};
+            if (ldns_dname_cat(rdf.get(), base.get()) != LDNS_STATUS_OK) {
+                return Error{fmt::format("{}: '{}' made absolute under '{}' is longer than 255 octets", what,
+                                         name, origin)};
+            }
+        }
+    }
+    if (!rdf) return Error{fmt::format("{}: '{}' is not a valid domain name", what, name)};
+    ldns_dname2canonical(rdf.get());
+    return rdf_to_string(rdf.get());
+}
+
+bool name_in_zone(std::string_view name, std::string_view zone) {
+    // Both are canonical presentation text, where a dot inside a label is
+    // escaped: `name` is in `zone` when it equals it or ends with "." + zone at
+    // an unescaped dot.
+    if (zone == ".") return true;
+    if (name == zone) return true;
+    if (name.size() <= zone.size() || !name.ends_with(zone)) return false;
+    std::size_t dot = name.size() - zone.size() - 1;
+    if (name[dot] != '.') return false;
+    std::size_t backslashes = 0;
+    while (dot > backslashes && name[dot - 1 - backslashes] == '\\') ++backslashes;
+    return backslashes % 2 == 0;
+}
+
+int compare_names(std::string_view a, std::string_view b) {
+    RdfPtr x = dname_rdf(a), y = dname_rdf(b);
+    if (!x || !y) return a.compare(b);
+    return ldns_dname_compare(x.get(), y.get());
+}
+
+void sort_canonical(std::vector<Record>& records) {
+    // ldns names are built once per record, not once per comparison.
+    std::vector<RdfPtr> names;
+    names.reserve(records.size());
+    for (const auto& r : records) names.push_back(dname_rdf(r.owner));
+    std::vector<std::size_t> order(records.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        if (names[a] && names[b]) {
+            int c = ldns_dname_compare(names[a].get(), names[b].get());
+            if (c != 0) return c < 0;
+        }
+        if (records[a].type != records[b].type) return records[a].type < records[b].type;
+        return records[a].rdata < records[b].rdata;
+    });
+    std::vector<Record> sorted;
+    sorted.reserve(records.size());
+    for (auto i : order) sorted.push_back(std::move(records[i]));
+    records = std::move(sorted);
+}
+
+Result<Record> record_from_ldns(const ldns_rr* rr) {
+    if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
+        return Error{"only class IN is supported"};
+    }
+    RdfPtr owner(ldns_rdf_clone(ldns_rr_owner(rr)));
+    ldns_dname2canonical(owner.get());
+    Record rec;
+    rec.owner = rdf_to_string(owner.get());
+    rec.type = static_cast<std::uint16_t>(ldns_rr_get_type(rr));
+    rec.ttl = ldns_rr_ttl(rr);
+    BufferPtr buf(ldns_buffer_new(512));
+    if (ldns_rr_rdata2buffer_wire(buf.get(), rr) != LDNS_STATUS_OK) {
+        return Error{"cannot encode the rdata"};
+    }
+    const auto* data = ldns_buffer_begin(buf.get());
+    rec.rdata.assign(data, data + ldns_buffer_position(buf.get()));
+    if (rec.rdata.size() > 65535) return Error{"rdata longer than 65535 octets"};
+    return rec;
+}
+
+RrPtr record_to_ldns(const Record& rec) {
+    RdfPtr owner = dname_rdf(rec.owner);
+    if (!owner) return nullptr;
+    std::vector<std::uint8_t> wire(ldns_rdf_data(owner.get()), ldns_rdf_data(owner.get()) + ldns_rdf_size(owner.get()));
+    auto put16 = [&](std::uint32_t v) {
+        wire.push_back(static_cast<std::uint8_t>(v >> 8));
+        wire.push_back(static_cast<std::uint8_t>(v));
+    };
+    put16(rec.type);
+    put16(LDNS_RR_CLASS_IN);
+    put16(rec.ttl >> 16);
+    put16(rec.ttl & 0xffff);
+    put16(static_cast<std::uint32_t>(rec.rdata.size()));
+    wire.insert(wire.end(), rec.rdata.begin(), rec.rdata.end());
+    ldns_rr* rr = nullptr;
+    size_t pos = 0;
+    if (ldns_wire2rr(&rr, wire.data(), wire.size(), &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK) {
+        return nullptr;
+    }
+    return RrPtr(rr);
+}
+
+std::string record_to_text(const Record& rec) {
+    RrPtr rr = record_to_ldns(rec);
+    if (!rr) {
+        return fmt::format("{}\t{}\tIN\t{}\t\\# {} (unparseable stored rdata)", rec.owner, rec.ttl,
+                           type_to_text(rec.type), rec.rdata.size());
+    }
+    CStrPtr s(ldns_rr2str(rr.get()));
+    std::string text = s ? s.get() : "";
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+}
+
+std::string rdata_to_text(const Record& rec) {
+    RrPtr rr = record_to_ldns(rec);
+    if (!rr) return "(unparseable stored rdata)";
+    std::string out;
+    for (size_t i = 0; i < ldns_rr_rd_count(rr.get()); ++i) {
+        if (i) out += ' ';
+        out += rdf_to_string(ldns_rr_rdf(rr.get(), i));
+    }
+    if (ldns_rr_rd_count(rr.get()) == 0 && ldns_rr_descript(rec.type) == nullptr) out = "\\# 0";
+    return out;
+}
+
+std::string type_to_text(std::uint16_t type) {
+    CStrPtr s(ldns_rr_type2str(static_cast<ldns_rr_type>(type)));
+    return s ? std::string(s.get()) : fmt::format("TYPE{}", type);
+}
+
+std::uint16_t type_from_text(std::string_view text) {
+    if (text.empty()) return 0;
+    std::string upper;
+    for (char c : text) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (upper.rfind("TYPE", 0) == 0 && upper.size() > 4) {
+        unsigned long v = 0;
+        for (size_t i = 4; i < upper.size(); ++i) {
+            if (!std::isdigit(static_cast<unsigned char>(upper[i]))) return 0;
+            v = v * 10 + static_cast<unsigned long>(upper[i] - '0');
+            if (v > 65535) return 0;
+        }
+        return static_cast<std::uint16_t>(v);
+    }
+    return static_cast<std::uint16_t>(ldns_get_rr_type_by_name(upper.c_str()));
+}
+
+Result<std::uint32_t> parse_ttl(std::string_view text, std::string_view what) {
+    if (text.empty()) return Error{fmt::format("{}: empty TTL", what)};
+    std::uint64_t total = 0, number = 0;
+    bool have_digit = false, used_unit = false;
+    for (char c : text) {
+        if (c >= '0' && c <= '9') {
+            number = number * 10 + static_cast<unsigned>(c - '0');
+            have_digit = true;
+            if (number > 0xffffffffull * 10) break;
+            continue;
+        }
+        std::uint64_t unit = 0;
+        switch (std::tolower(static_cast<unsigned char>(c))) {
+            case 's': unit = 1; break;
+            case 'm': unit = 60; break;
+            case 'h': unit = 3600; break;
+            case 'd': unit = 86400; break;
+            case 'w': unit = 604800; break;
+            default:
+                return Error{fmt::format("{}: '{}' is not a TTL (seconds, or units such as 1h30m)", what, text)};
+        }
+        if (!have_digit) return Error{fmt::format("{}: '{}' is not a TTL (a unit needs a number)", what, text)};
+        total += number * unit;
+        number = 0;
+        have_digit = false;
+        used_unit = true;
+        if (total > 0xffffffffull) break;
+    }
+    if (!used_unit && !have_digit) return Error{fmt::format("{}: '{}' is not a TTL", what, text)};
+    total += number;
+    if (total > kMaxTtl) {
+        return Error{fmt::format("{}: TTL {} is out of range 0..{} (RFC 2181)", what, text, kMaxTtl)};
+    }
+    return static_cast<std::uint32_t>(total);
+}
+
+Result<Record> parse_record(std::string_view owner, std::uint32_t ttl, std::string_view type,
+                            std::string_view rdata, std::string_view origin) {
+    if (ttl > kMaxTtl) return Error{fmt::format("TTL {} is out of range 0..{}", ttl, kMaxTtl)};
+    auto name = canonical_name(owner, origin, "NAME");
+    if (!name) return name.error();
+    std::uint16_t t = type_from_text(type);
+    if (t == 0) return Error{fmt::format("TYPE: unknown RR type '{}'", type)};
+    std::string text = fmt::format("{} {} IN {} {}", *name, ttl, type_to_text(t), rdata);
+    RdfPtr origin_rdf(ldns_dname_new_frm_str(std::string(origin).c_str()));
+    ldns_rr* raw = nullptr;
+    ldns_status st = ldns_rr_new_frm_str(&raw, text.c_str(), ttl, origin_rdf.get(), nullptr);
+    RrPtr rr(raw);
+    if (st != LDNS_STATUS_OK) {
+        return Error{fmt::format("RDATA: cannot parse {} rdata '{}': {}", type_to_text(t), rdata,
+                                 ldns_get_errorstr_by_id(st))};
+    }
+    auto rec = record_from_ldns(rr.get());
+    if (!rec) return Error{fmt::format("RDATA: {}", rec.error().message)};
+    return rec;
+}
+
+namespace {
+
+// Offset of the fixed 20-octet tail (serial..minimum) of SOA rdata.
+Result<std::size_t> soa_tail(const std::vector<std::uint8_t>& rdata) {
+    std::size_t pos = 0;
+    for (int name = 0; name < 2; ++name) {
+        while (true) {
+            if (pos >= rdata.size()) return Error{"SOA rdata is truncated"};
+            std::uint8_t len = rdata[pos];
+            if (len > 63) return Error{"SOA rdata holds a compressed or invalid name"};
+            pos += 1u + len;
+            if (len == 0) break;
+        }
+    }
+    if (pos + 20 != rdata.size()) return Error{"SOA rdata has the wrong length"};
+    return pos;
+}
+
+std::uint32_t get32(const std::vector<std::uint8_t>& d, std::size_t at) {
+    return (std::uint32_t{d[at]} << 24) | (std::uint32_t{d[at + 1]} << 16) | (std::uint32_t{d[at + 2]} << 8) |
+           std::uint32_t{d[at + 3]};
+}
+
+}  // namespace
+
+Result<std::uint32_t> soa_serial(const std::vector<std::uint8_t>& rdata) {
+    auto tail = soa_tail(rdata);
+    if (!tail) return tail.error();
+    return get32(rdata, *tail);
+}
+
+Result<std::uint32_t> soa_minimum(const std::vector<std::uint8_t>& rdata) {
+    auto tail = soa_tail(rdata);
+    if (!tail) return tail.error();
+    return get32(rdata, *tail + 16);
+}
+
+Status set_soa_serial(std::vector<std::uint8_t>& rdata, std::uint32_t serial) {
+    auto tail = soa_tail(rdata);
+    if (!tail) return tail.error();
+    for (int i = 0; i < 4; ++i) rdata[*tail + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(serial >> (24 - 8 * i));
+    return {};
+}
+
+}  // namespace pooldns

@@ -1,0 +1,152 @@
+// The schema of the one SQLite file, as an ordered list of forward migrations.
+// PRAGMA user_version = N means migrations 1..N have been applied. A migration is
+// never edited once released: change the schema by appending a new one.
+#include "pooldns/store.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <string_view>
+
+namespace pooldns {
+
+namespace {
+
+// Timestamps are UTC text in ISO 8601 so the CLI, sqlite3 and humans read them alike.
+#define POOLDNS_NOW "(strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
+
+constexpr std::array<std::string_view, 3> kMigrations = {
+    // 1: zones and their records, settings, the audit log.
+    R"sql(
+CREATE TABLE zones (
+    id          INTEGER PRIMARY KEY,
+    origin      TEXT NOT NULL UNIQUE,     -- absolute, lower case, presentation form
+    created_at  TEXT NOT NULL DEFAULT )sql" POOLDNS_NOW R"sql(,
+    updated_at  TEXT NOT NULL DEFAULT )sql" POOLDNS_NOW R"sql(
+);
+-- One row per RR. rdata is the uncompressed wire form, so every type ldns knows
+-- and every unknown type (RFC 3597) round-trips byte for byte.
+CREATE TABLE records (
+    id       INTEGER PRIMARY KEY,
+    zone_id  INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+    owner    TEXT NOT NULL,               -- absolute, lower case, presentation form
+    type     INTEGER NOT NULL CHECK (type BETWEEN 1 AND 65535),
+    ttl      INTEGER NOT NULL CHECK (ttl BETWEEN 0 AND 2147483647),
+    rdata    BLOB NOT NULL,
+    UNIQUE (zone_id, owner, type, rdata)
+);
+CREATE TABLE settings (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
+CREATE TABLE audit (
+    id       INTEGER PRIMARY KEY,
+    at       TEXT NOT NULL DEFAULT )sql" POOLDNS_NOW R"sql(,
+    command  TEXT NOT NULL,               -- the command line that made the edit
+    action   TEXT NOT NULL,               -- e.g. 'record add'
+    object   TEXT NOT NULL,               -- what was edited, e.g. the zone origin
+    detail   TEXT NOT NULL DEFAULT ''
+);
+)sql",
+    // 2: servers, pools, members and their health-check settings.
+    R"sql(
+CREATE TABLE servers (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    host         TEXT NOT NULL,           -- host FQDN, absolute, lower case
+    admin_state  TEXT NOT NULL DEFAULT 'enabled'
+                 CHECK (admin_state IN ('enabled', 'drained', 'blocked')),
+    created_at   TEXT NOT NULL DEFAULT )sql" POOLDNS_NOW R"sql(,
+    updated_at   TEXT NOT NULL DEFAULT )sql" POOLDNS_NOW R"sql(
+);
+CREATE TABLE server_addresses (
+    server_id  INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    address    TEXT NOT NULL,             -- IPv4 or IPv6, canonical text
+    PRIMARY KEY (server_id, address)
+);
+CREATE TABLE pools (
+    id           INTEGER PRIMARY KEY,
+    fqdn         TEXT NOT NULL UNIQUE,    -- absolute, lower case
+    zone_id      INTEGER NOT NULL REFERENCES zones(id) ON DELETE RESTRICT,
+    type         INTEGER NOT NULL DEFAULT 1 CHECK (type IN (1, 28)),   -- A or AAAA
+    ttl          INTEGER NOT NULL DEFAULT 30 CHECK (ttl BETWEEN 0 AND 2147483647),
+    max_records  INTEGER CHECK (max_records IS NULL OR max_records >= 1),
+    all_down     TEXT NOT NULL DEFAULT 'all',   -- all | none | backup:FQDN
+    check_spec   TEXT,                    -- tcp:PORT, tls:PORT[:SNI], http:PORT/PATH, ...
+    interval_ms  INTEGER NOT NULL DEFAULT 2000 CHECK (interval_ms > 0),
+    timeout_ms   INTEGER NOT NULL DEFAULT 1000 CHECK (timeout_ms > 0),
+    rise         INTEGER NOT NULL DEFAULT 2 CHECK (rise >= 1),
+    fall         INTEGER NOT NULL DEFAULT 3 CHECK (fall >= 1),
+    created_at   TEXT NOT NULL DEFAULT )sql" POOLDNS_NOW R"sql(
+);
+CREATE TABLE members (
+    pool_id        INTEGER NOT NULL REFERENCES pools(id) ON DELETE CASCADE,
+    server_id      INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    address        TEXT NOT NULL,         -- the address handed out in answers
+    probe_address  TEXT,                  -- probed instead of address when set (NAT)
+    weight         INTEGER NOT NULL DEFAULT 1 CHECK (weight BETWEEN 1 AND 1000),
+    PRIMARY KEY (pool_id, server_id)
+);
+)sql",
+    // 3: member health status and history, VIPs.
+    R"sql(
+CREATE TABLE member_health (
+    pool_id        INTEGER NOT NULL,
+    server_id      INTEGER NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('up', 'down', 'unknown')),
+    since          TEXT NOT NULL,
+    last_probe_at  TEXT,
+    last_result    TEXT,                  -- reason of the last probe, e.g. 'connect refused'
+    last_latency_ms REAL,
+    PRIMARY KEY (pool_id, server_id),
+    FOREIGN KEY (pool_id, server_id) REFERENCES members(pool_id, server_id) ON DELETE CASCADE
+);
+CREATE TABLE health_history (
+    id         INTEGER PRIMARY KEY,
+    pool_id    INTEGER NOT NULL REFERENCES pools(id) ON DELETE CASCADE,
+    server_id  INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    at         TEXT NOT NULL DEFAULT )sql" POOLDNS_NOW R"sql(,
+    state      TEXT NOT NULL,
+    reason     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX health_history_member ON health_history (pool_id, server_id, at);
+CREATE TABLE vips (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    listen        TEXT NOT NULL UNIQUE,   -- ADDR:PORT
+    pool_id       INTEGER NOT NULL REFERENCES pools(id) ON DELETE RESTRICT,
+    backend_port  INTEGER NOT NULL CHECK (backend_port BETWEEN 1 AND 65535),
+    tls_cert      TEXT,                   -- PEM file paths; both set for HTTPS
+    tls_key       TEXT,
+    backend_tls   INTEGER NOT NULL DEFAULT 0 CHECK (backend_tls IN (0, 1)),
+    persist       TEXT NOT NULL DEFAULT 'none' CHECK (persist IN ('cookie', 'source', 'none')),
+    idle_timeout_s INTEGER NOT NULL DEFAULT 1800 CHECK (idle_timeout_s > 0),
+    created_at    TEXT NOT NULL DEFAULT )sql" POOLDNS_NOW R"sql(,
+    CHECK ((tls_cert IS NULL) = (tls_key IS NULL))
+);
+)sql",
+};
+
+#undef POOLDNS_NOW
+
+}  // namespace
+
+int current_schema_version() { return static_cast<int>(kMigrations.size()); }
+
+void migrate(const Database& db, int to_version) {
+    Transaction tx(db);
+    // Read the version inside the write transaction: two processes opening a new
+    // file at once must not both run migration 1.
+    int from = db.schema_version();
+    for (int v = from + 1; v <= to_version; ++v) {
+        try {
+            db.exec(kMigrations[static_cast<std::size_t>(v - 1)]);
+        } catch (const StoreError& e) {
+            throw StoreError(fmt::format("schema migration {} failed: {}", v, e.what()), e.code());
+        }
+    }
+    if (to_version > from) db.exec(fmt::format("PRAGMA user_version = {}", to_version));
+    tx.commit();
+}
+
+}  // namespace pooldns
