@@ -46,6 +46,14 @@ Result<std::string> canonical_name(std::string_view name, std::string_view origi
     return rdf_to_string(rdf.get());
 }
 
+Result<std::string> argument_name(std::string_view name, std::string_view origin, std::string_view what) {
+    if (!name.empty() && !name.ends_with('.') && origin != ".") {
+        auto as_absolute = canonical_name(std::string(name) + ".", ".", what);
+        if (as_absolute && name_in_zone(*as_absolute, origin)) return as_absolute;
+    }
+    return canonical_name(name, origin, what);
+}
+
 bool name_in_zone(std::string_view name, std::string_view zone) {
     // Both are canonical presentation text, where a dot inside a label is
     // escaped: `name` is in `zone` when it equals it or ends with "." + zone at
@@ -213,7 +221,7 @@ Result<std::uint32_t> parse_ttl(std::string_view text, std::string_view what) {
 Result<Record> parse_record(std::string_view owner, std::uint32_t ttl, std::string_view type,
                             std::string_view rdata, std::string_view origin) {
     if (ttl > kMaxTtl) return Error{fmt::format("TTL {} is out of range 0..{}", ttl, kMaxTtl)};
-    auto name = canonical_name(owner, origin, "NAME");
+    auto name = argument_name(owner, origin, "NAME");
     if (!name) return name.error();
     std::uint16_t t = type_from_text(type);
     if (t == 0) return Error{fmt::format("TYPE: unknown RR type '{}'", type)};

@@ -145,7 +145,9 @@ Result<Database> Database::open(const std::string& path, OpenMode mode) {
                                          "upgrade pooldns",
                                          path, version, current_schema_version())};
             }
-            if (version < current_schema_version()) migrate(db, current_schema_version());
+            if (version < current_schema_version() && mode != OpenMode::NoMigrate) {
+                migrate(db, current_schema_version());
+            }
         } else {
             int version = db.schema_version();
             if (version != current_schema_version()) {

@@ -165,12 +165,13 @@ Result<ZoneSummary> ZoneStore::create(std::string_view origin_arg, const ZoneCre
         mbox = local + "." + mbox.substr(at + 1);
         if (!mbox.ends_with('.')) mbox += '.';
     }
+    if (!mbox.ends_with('.')) mbox += '.';  // host names on a command line are absolute
     auto rname = canonical_name(mbox, *origin, "--mbox");
     if (!rname) return rname.error();
     std::vector<Record> records;
     std::vector<std::string> ns_names;
     for (const auto& ns : options.nameservers) {
-        auto name = canonical_name(ns, *origin, "--ns");
+        auto name = canonical_name(ns.ends_with('.') ? ns : ns + ".", *origin, "--ns");
         if (!name) return name.error();
         ns_names.push_back(*name);
     }
@@ -424,7 +425,7 @@ Result<RecordChange> ZoneStore::delete_records(std::string_view origin_arg, std:
                                                std::string_view type_text, std::string_view rdata) {
     auto origin = zone_origin(origin_arg);
     if (!origin) return origin.error();
-    auto owner = canonical_name(name, *origin, "NAME");
+    auto owner = argument_name(name, *origin, "NAME");
     if (!owner) return owner.error();
     std::uint16_t type = type_from_text(type_text);
     if (type == 0) return Error{fmt::format("TYPE: unknown RR type '{}'", type_text)};
@@ -471,7 +472,7 @@ Result<std::vector<Record>> ZoneStore::records(std::string_view origin_arg, std:
     if (!origin) return origin.error();
     std::optional<std::string> owner;
     if (!name.empty()) {
-        auto o = canonical_name(name, *origin, "NAME");
+        auto o = argument_name(name, *origin, "NAME");
         if (!o) return o.error();
         owner = *o;
     }

@@ -26,6 +26,11 @@ struct Record {
 // A name as given by a user, made absolute against `origin` ("@" is the origin,
 // names without a trailing dot are relative) and lower-cased. Errors name `what`.
 Result<std::string> canonical_name(std::string_view name, std::string_view origin, std::string_view what);
+// A name given as a command-line argument for zone `origin`: like
+// canonical_name, except that a name already ending in the origin
+// ("www.contoso.com" for zone contoso.com.) is taken as absolute, since that is
+// what an operator typing it means.
+Result<std::string> argument_name(std::string_view name, std::string_view origin, std::string_view what);
 // True when `name` equals or lies below `zone` (both canonical).
 bool name_in_zone(std::string_view name, std::string_view zone);
 // Canonical (RFC 4034 section 6.1) ordering of two canonical names.

@@ -81,6 +81,7 @@ enum class OpenMode {
     ReadWrite,        // create the file if missing, migrate to the current schema
     ReadWriteExisting,  // the file must exist; migrate
     ReadOnly,         // the file must exist and be at the current schema
+    NoMigrate,        // create if missing, apply no migration (tests build older versions with migrate())
 };
 
 class Database {

@@ -31,7 +31,10 @@ int main(int argc, char** argv) {
     Cli cli;
     const char* env_db = std::getenv("POOLDNS_DB");
     cli.db_path = env_db && *env_db ? env_db : "pooldns.db";
-    for (int i = 0; i < argc; ++i) cli.command_line += (i ? " " : "") + std::string(argv[i]);
+    for (int i = 0; i < argc; ++i) {
+        if (i) cli.command_line += ' ';
+        cli.command_line += argv[i];
+    }
 
     // Global options may stand anywhere before a "--".
     std::vector<std::string> words;
