@@ -1,0 +1,158 @@
+// The immutable, precompiled view of every zone that the DNS loops answer
+// from. Built off the query loops (by the reloader) from the SQLite store,
+// published by atomic swap, never modified after build: readers take no lock.
+//
+// Layout: one open-addressing hash table from lower-case wire names to Nodes;
+// a node knows its zone, its RRsets (a slice of `rrsets`), its "*." child, and
+// the zone cut at or above it. Empty non-terminals are nodes without RRsets.
+// RRset rdata lives in one arena as [u16 rdlength][rdata]...; names in rdata are
+// uncompressed, so the writer can compress them against the packet it builds.
+#pragma once
+
+#include "pooldns/record.hpp"
+#include "pooldns/result.hpp"
+#include "pooldns/wire_name.hpp"
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace pooldns {
+class Database;
+}
+
+namespace pooldns::dns {
+
+inline constexpr std::uint32_t kNone = 0xffffffffu;
+
+struct RRset {
+    std::uint16_t type = 0;
+    std::uint16_t count = 0;          // RRs
+    std::uint32_t ttl = 0;
+    std::uint32_t data = 0;           // offset in Snapshot::data: count x ([u16 rdlength][rdata])
+    std::uint32_t size = 0;           // octets of that data
+    std::uint32_t extra = 0;          // offset in Snapshot::extras: nodes whose A/AAAA go in additional
+    std::uint16_t extra_count = 0;
+};
+
+enum NodeFlags : std::uint8_t {
+    kApex = 1,        // a zone's origin
+    kCut = 2,         // a delegation point: NS below the apex
+    kOccluded = 4,    // below a cut: served only as glue or through a referral
+};
+
+struct Node {
+    std::uint32_t name = 0;           // offset in Snapshot::names (lower-case wire form)
+    std::uint8_t name_len = 0;
+    std::uint8_t flags = 0;
+    std::uint16_t rrset_count = 0;
+    std::uint32_t rrsets = 0;         // index of the first RRset in Snapshot::rrsets
+    std::uint32_t zone = 0;
+    std::uint32_t wildcard = kNone;   // the node "*.<this name>", if any
+    std::uint32_t cut = kNone;        // the delegation point at or above this node, if any
+    std::uint32_t parent_ds = kNone;  // at the apex of a zone whose parent we also serve: the parent's DS RRset
+};
+
+// An RRset of a zone at a name that a deeper zone we also serve answers for
+// (the parent's NS, DS and glue at and below a hosted child's apex). Queries
+// never see it; AXFR of the parent sends it.
+struct ShadowRRset {
+    std::uint32_t zone = 0;
+    std::uint32_t name = 0;           // offset in Snapshot::names
+    std::uint8_t name_len = 0;
+    std::uint32_t rrset = 0;
+};
+
+struct Zone {
+    std::string origin;               // presentation, canonical
+    std::uint32_t apex = kNone;       // node
+    std::uint32_t soa = kNone;        // RRset
+    std::uint32_t negative_ttl = 0;   // min(SOA TTL, SOA MINIMUM), RFC 2308
+    std::uint32_t serial = 0;
+    std::size_t records = 0;
+};
+
+// A network prefix for allow-lists: IPv4 addresses are held as ::ffff:a.b.c.d.
+struct Prefix {
+    std::array<std::uint8_t, 16> addr{};
+    std::uint8_t bits = 0;
+};
+Result<Prefix> parse_prefix(std::string_view text);
+bool prefix_contains(const Prefix& p, const std::array<std::uint8_t, 16>& addr);
+
+// Settings the engine reads from the `settings` table (key: default).
+struct EngineSettings {
+    std::uint16_t edns_udp_size = 1232;          // edns_udp_size: cap on UDP answers with EDNS
+    std::vector<Prefix> axfr_allow;              // axfr_allow: "127.0.0.0/8 ::1"
+    std::uint32_t tcp_idle_timeout_ms = 10000;   // tcp_idle_timeout_ms
+    std::uint32_t tcp_max_connections = 1000;    // tcp_max_connections (per server, split over threads)
+    bool query_log = false;                      // query_log: 0/1
+};
+Result<EngineSettings> parse_settings(const std::vector<std::pair<std::string, std::string>>& rows);
+
+// One zone's data as the builder takes it.
+struct ZoneData {
+    std::string origin;
+    std::vector<Record> records;
+};
+
+class Snapshot {
+public:
+    // Finds the node of a lower-case wire name, or nullptr.
+    const Node* find(const std::uint8_t* name, std::size_t len) const;
+
+    std::span<const std::uint8_t> name_of(const Node& n) const { return {names_.data() + n.name, n.name_len}; }
+    std::span<const RRset> rrsets_of(const Node& n) const { return {rrsets_.data() + n.rrsets, n.rrset_count}; }
+    const RRset* rrset(const Node& n, std::uint16_t type) const {
+        for (const auto& r : rrsets_of(n)) {
+            if (r.type == type) return &r;
+        }
+        return nullptr;
+    }
+    std::span<const std::uint8_t> data_of(const RRset& r) const { return {data_.data() + r.data, r.size}; }
+    std::span<const std::uint32_t> extras_of(const RRset& r) const { return {extras_.data() + r.extra, r.extra_count}; }
+    const Node& node(std::uint32_t i) const { return nodes_[i]; }
+    const RRset& rrset_at(std::uint32_t i) const { return rrsets_[i]; }
+    const Zone& zone(std::uint32_t i) const { return zones_[i]; }
+    std::span<const Zone> zones() const { return zones_; }
+    std::span<const ShadowRRset> shadows() const { return shadows_; }
+    std::span<const std::uint8_t> name_at(std::uint32_t offset, std::uint8_t len) const {
+        return {names_.data() + offset, len};
+    }
+    std::span<const Node> nodes() const { return nodes_; }
+    const EngineSettings& settings() const { return settings_; }
+    std::size_t record_count() const { return records_; }
+    std::size_t memory_bytes() const;
+
+    // Builds a snapshot. Zones must already satisfy check_zone(); a zone
+    // nested in another (child.example.com under example.com) takes every name
+    // at and below its apex.
+    static Result<std::shared_ptr<const Snapshot>> build(std::vector<ZoneData> zones, EngineSettings settings);
+
+private:
+    struct Slot {
+        std::uint32_t hash = 0;
+        std::uint32_t node = kNone;
+    };
+    std::vector<Slot> table_;
+    std::uint64_t mask_ = 0;
+    std::vector<Node> nodes_;
+    std::vector<RRset> rrsets_;
+    std::vector<std::uint8_t> names_;
+    std::vector<std::uint8_t> data_;
+    std::vector<std::uint32_t> extras_;
+    std::vector<Zone> zones_;
+    std::vector<ShadowRRset> shadows_;
+    EngineSettings settings_;
+    std::size_t records_ = 0;
+
+    friend class SnapshotBuilder;
+};
+
+// Reads every zone and the settings from the store into a new snapshot.
+Result<std::shared_ptr<const Snapshot>> load_snapshot(const Database& db);
+
+}  // namespace pooldns::dns

@@ -1,0 +1,39 @@
+// Domain names in wire form: presentation text to wire, lower-casing, label
+// walking and hashing. Used by the snapshot builder and the query path, so
+// nothing here allocates.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace pooldns {
+
+inline constexpr std::size_t kMaxNameLength = 255;
+inline constexpr std::size_t kMaxLabels = 128;
+
+// Converts an absolute presentation-form name ("www.example.com.", escapes
+// \. \\ \DDD allowed) into wire form. Returns the wire length, or 0 on error.
+std::size_t name_to_wire(std::string_view text, std::uint8_t (&out)[kMaxNameLength]);
+
+inline std::uint8_t ascii_lower(std::uint8_t c) { return (c >= 'A' && c <= 'Z') ? static_cast<std::uint8_t>(c + 32) : c; }
+
+// Lower-cases a wire name in place (label length octets are never letters).
+void lower_wire_name(std::span<std::uint8_t> name);
+
+// Length of the uncompressed wire name starting at data[0], or 0 if it runs past
+// the end, has a label over 63 or a compression pointer, or exceeds 255 octets.
+std::size_t wire_name_length(std::span<const std::uint8_t> data);
+
+// Number of labels (not counting the root) of an uncompressed wire name.
+std::size_t wire_label_count(std::span<const std::uint8_t> name);
+
+// FNV-1a, 64 bits: fast on the short strings names are.
+inline std::uint64_t hash_bytes(const std::uint8_t* p, std::size_t n) {
+    std::uint64_t h = 1469598103934665603ull;
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+}  // namespace pooldns

@@ -1,0 +1,128 @@
+// DNS message writer with name compression (see wire_writer.hpp).
+#include "wire_writer.hpp"
+
+#include "pooldns/ldns_ptr.hpp"
+
+namespace pooldns::dns {
+
+void WireWriter::remember_name(std::size_t at) {
+    std::size_t i = at;
+    while (i < pos_ && buf_[i] != 0 && (buf_[i] & 0xc0) == 0) {
+        remember(i);
+        i += buf_[i] + 1u;
+    }
+}
+
+bool WireWriter::same_name(std::size_t at, const std::uint8_t* wire) const {
+    std::size_t i = at;
+    int hops = 0;
+    while (true) {
+        std::uint8_t len = buf_[i];
+        if ((len & 0xc0) == 0xc0) {
+            if (++hops > 16) return false;
+            i = ((len & 0x3fu) << 8) | buf_[i + 1];
+            continue;
+        }
+        if (len != *wire) return false;
+        if (len == 0) return true;
+        for (std::size_t k = 1; k <= len; ++k) {
+            if (ascii_lower(buf_[i + k]) != ascii_lower(wire[k])) return false;
+        }
+        i += len + 1u;
+        wire += len + 1u;
+    }
+}
+
+bool WireWriter::name(std::span<const std::uint8_t> wire) {
+    // Longest suffix first: the first suffix found in the dictionary wins.
+    std::size_t off = 0;
+    while (off < wire.size() && wire[off] != 0) {
+        for (std::size_t d = 0; d < dict_n_; ++d) {
+            if (same_name(dict_[d], wire.data() + off)) {
+                if (pos_ + off + 2 > limit_) return false;
+                std::size_t start = pos_;
+                std::memcpy(buf_ + pos_, wire.data(), off);
+                pos_ += off;
+                for (std::size_t k = 0; k < off; k += wire[k] + 1u) remember(start + k);
+                return pointer(dict_[d]);
+            }
+        }
+        off += wire[off] + 1u;
+    }
+    std::size_t start = pos_;
+    if (!put(wire.data(), wire.size())) return false;
+    for (std::size_t k = 0; k + 1 < wire.size(); k += wire[k] + 1u) remember(start + k);
+    return true;
+}
+
+bool WireWriter::rdata(std::uint16_t type, std::span<const std::uint8_t> rd) {
+    // RFC 3597 section 4: only the RFC 1035 types may have their names compressed.
+    auto compressed_name = [&](std::size_t at) -> std::size_t {
+        std::size_t n = wire_name_length(rd.subspan(at));
+        if (n == 0) return 0;
+        return name(rd.subspan(at, n)) ? n : 0;
+    };
+    switch (type) {
+        case LDNS_RR_TYPE_NS:
+        case LDNS_RR_TYPE_CNAME:
+        case LDNS_RR_TYPE_PTR:
+        case LDNS_RR_TYPE_MD:
+        case LDNS_RR_TYPE_MF:
+        case LDNS_RR_TYPE_MB:
+        case LDNS_RR_TYPE_MG:
+        case LDNS_RR_TYPE_MR: {
+            std::size_t n = compressed_name(0);
+            return n != 0 && n == rd.size();
+        }
+        case LDNS_RR_TYPE_MX: {
+            if (rd.size() < 3 || !put(rd.data(), 2)) return false;
+            std::size_t n = compressed_name(2);
+            return n != 0 && n + 2 == rd.size();
+        }
+        case LDNS_RR_TYPE_SOA:
+        case LDNS_RR_TYPE_MINFO: {
+            std::size_t a = compressed_name(0);
+            if (a == 0) return false;
+            std::size_t b = compressed_name(a);
+            if (b == 0) return false;
+            return put(rd.data() + a + b, rd.size() - a - b);
+        }
+        default:
+            return put(rd.data(), rd.size());
+    }
+}
+
+bool WireWriter::owner_and_rdata(const Snapshot& snap, const RRset& set, std::size_t owner_at,
+                                 std::span<const std::uint8_t> owner, Section section, std::uint32_t ttl) {
+    Mark m = mark();
+    auto data = snap.data_of(set);
+    std::size_t p = 0;
+    for (std::uint16_t k = 0; k < set.count; ++k) {
+        std::size_t rdlen = (std::size_t{data[p]} << 8) | data[p + 1];
+        auto rd = data.subspan(p + 2, rdlen);
+        p += 2 + rdlen;
+        bool ok = owner.empty() ? pointer(owner_at) : name(owner);
+        ok = ok && put16(set.type) && put16(LDNS_RR_CLASS_IN) && put32(ttl);
+        std::size_t rdlen_at = pos_;
+        ok = ok && put16(0) && rdata(set.type, rd);
+        if (!ok) {
+            rewind(m);
+            return false;
+        }
+        set16(rdlen_at, static_cast<std::uint32_t>(pos_ - rdlen_at - 2));
+    }
+    add_count(section, set.count);
+    return true;
+}
+
+bool WireWriter::rrset(const Snapshot& snap, const RRset& set, std::size_t owner_at, Section section,
+                       std::uint32_t ttl_override) {
+    return owner_and_rdata(snap, set, owner_at, {}, section, ttl_override == kNone ? set.ttl : ttl_override);
+}
+
+bool WireWriter::rrset(const Snapshot& snap, const RRset& set, std::span<const std::uint8_t> owner, Section section,
+                       std::uint32_t ttl_override) {
+    return owner_and_rdata(snap, set, 0, owner, section, ttl_override == kNone ? set.ttl : ttl_override);
+}
+
+}  // namespace pooldns::dns

@@ -1,0 +1,480 @@
+// Builds the immutable Snapshot the DNS loops answer from (see
+// include/pooldns/snapshot.hpp), and reads one from the store.
+#include "pooldns/snapshot.hpp"
+
+#include "pooldns/ldns_ptr.hpp"
+#include "pooldns/store.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+#include <unordered_map>
+
+namespace pooldns::dns {
+
+namespace {
+
+std::string_view as_key(const std::uint8_t* p, std::size_t n) { return {reinterpret_cast<const char*>(p), n}; }
+
+// The wire name after stripping the first label.
+std::string_view parent_of(std::string_view wire) {
+    if (wire.size() <= 1) return {};
+    return wire.substr(static_cast<std::size_t>(static_cast<std::uint8_t>(wire[0])) + 1);
+}
+
+// Where the name in an RRset's rdata starts, for the types whose targets get
+// additional-section A/AAAA (RFC 1035 section 3.3.9, RFC 2782).
+int target_offset(std::uint16_t type) {
+    switch (type) {
+        case LDNS_RR_TYPE_NS: return 0;
+        case LDNS_RR_TYPE_MX: return 2;
+        case LDNS_RR_TYPE_SRV: return 6;
+        default: return -1;
+    }
+}
+
+}  // namespace
+
+Result<Prefix> parse_prefix(std::string_view text) {
+    Prefix p;
+    std::string addr(text);
+    int bits = -1;
+    if (auto slash = addr.find('/'); slash != std::string::npos) {
+        std::string b = addr.substr(slash + 1);
+        addr.resize(slash);
+        if (b.empty() || b.size() > 3 || !std::all_of(b.begin(), b.end(), ::isdigit)) {
+            return Error{fmt::format("'{}' is not an address or prefix", text)};
+        }
+        bits = std::stoi(b);
+    }
+    in_addr v4{};
+    in6_addr v6{};
+    if (inet_pton(AF_INET, addr.c_str(), &v4) == 1) {
+        if (bits > 32) return Error{fmt::format("'{}': an IPv4 prefix is at most /32", text)};
+        p.addr[10] = p.addr[11] = 0xff;
+        std::memcpy(p.addr.data() + 12, &v4, 4);
+        p.bits = static_cast<std::uint8_t>(96 + (bits < 0 ? 32 : bits));
+    } else if (inet_pton(AF_INET6, addr.c_str(), &v6) == 1) {
+        if (bits > 128) return Error{fmt::format("'{}': an IPv6 prefix is at most /128", text)};
+        std::memcpy(p.addr.data(), &v6, 16);
+        p.bits = static_cast<std::uint8_t>(bits < 0 ? 128 : bits);
+    } else {
+        return Error{fmt::format("'{}' is not an address or prefix", text)};
+    }
+    return p;
+}
+
+bool prefix_contains(const Prefix& p, const std::array<std::uint8_t, 16>& addr) {
+    std::size_t full = p.bits / 8, rest = p.bits % 8;
+    if (std::memcmp(p.addr.data(), addr.data(), full) != 0) return false;
+    if (rest == 0) return true;
+    std::uint8_t mask = static_cast<std::uint8_t>(0xff << (8 - rest));
+    return (p.addr[full] & mask) == (addr[full] & mask);
+}
+
+Result<EngineSettings> parse_settings(const std::vector<std::pair<std::string, std::string>>& rows) {
+    EngineSettings s;
+    s.axfr_allow = {parse_prefix("127.0.0.0/8").value(), parse_prefix("::1").value()};
+    auto number = [](const std::string& key, const std::string& v, std::uint64_t lo,
+                     std::uint64_t hi) -> Result<std::uint64_t> {
+        if (v.empty() || v.size() > 10 || !std::all_of(v.begin(), v.end(), ::isdigit)) {
+            return Error{fmt::format("setting {}: '{}' is not a number", key, v)};
+        }
+        std::uint64_t n = std::stoull(v);
+        if (n < lo || n > hi) return Error{fmt::format("setting {}: {} is outside {}..{}", key, n, lo, hi)};
+        return n;
+    };
+    for (const auto& [key, value] : rows) {
+        if (key == "edns_udp_size") {
+            auto n = number(key, value, 512, 65535);
+            if (!n) return n.error();
+            s.edns_udp_size = static_cast<std::uint16_t>(*n);
+        } else if (key == "axfr_allow") {
+            s.axfr_allow.clear();
+            std::size_t i = 0;
+            while (i < value.size()) {
+                std::size_t j = value.find_first_of(" ,", i);
+                if (j == std::string::npos) j = value.size();
+                if (j > i) {
+                    auto p = parse_prefix(std::string_view(value).substr(i, j - i));
+                    if (!p) return Error{fmt::format("setting axfr_allow: {}", p.error().message)};
+                    s.axfr_allow.push_back(*p);
+                }
+                i = j + 1;
+            }
+        } else if (key == "tcp_idle_timeout_ms") {
+            auto n = number(key, value, 100, 3600000);
+            if (!n) return n.error();
+            s.tcp_idle_timeout_ms = static_cast<std::uint32_t>(*n);
+        } else if (key == "tcp_max_connections") {
+            auto n = number(key, value, 1, 1000000);
+            if (!n) return n.error();
+            s.tcp_max_connections = static_cast<std::uint32_t>(*n);
+        } else if (key == "query_log") {
+            auto n = number(key, value, 0, 1);
+            if (!n) return n.error();
+            s.query_log = *n == 1;
+        }
+        // Other keys belong to other modules (health, VIP).
+    }
+    return s;
+}
+
+const Node* Snapshot::find(const std::uint8_t* name, std::size_t len) const {
+    if (table_.empty()) return nullptr;
+    std::uint64_t h = hash_bytes(name, len);
+    auto h32 = static_cast<std::uint32_t>(h);
+    for (std::uint64_t i = h & mask_;; i = (i + 1) & mask_) {
+        const Slot& s = table_[i];
+        if (s.node == kNone) return nullptr;
+        if (s.hash == h32) {
+            const Node& n = nodes_[s.node];
+            if (n.name_len == len && std::memcmp(names_.data() + n.name, name, len) == 0) return &n;
+        }
+    }
+}
+
+std::size_t Snapshot::memory_bytes() const {
+    return table_.capacity() * sizeof(Slot) + nodes_.capacity() * sizeof(Node) + rrsets_.capacity() * sizeof(RRset) +
+           names_.capacity() + data_.capacity() + extras_.capacity() * sizeof(std::uint32_t) +
+           zones_.capacity() * sizeof(Zone);
+}
+
+class SnapshotBuilder {
+public:
+    explicit SnapshotBuilder(EngineSettings settings) : snap_(std::make_shared<Snapshot>()) {
+        snap_->settings_ = std::move(settings);
+    }
+
+    Result<std::shared_ptr<const Snapshot>> build(std::vector<ZoneData> zones) {
+        // Parents before children, so a child zone can take over the names below its apex.
+        std::sort(zones.begin(), zones.end(), [](const ZoneData& a, const ZoneData& b) {
+            return std::count(a.origin.begin(), a.origin.end(), '.') < std::count(b.origin.begin(), b.origin.end(), '.');
+        });
+        for (const auto& z : zones) {
+            std::uint8_t wire[kMaxNameLength];
+            std::size_t n = name_to_wire(z.origin, wire);
+            if (n == 0) return Error{fmt::format("zone '{}': origin is not a valid name", z.origin)};
+            apex_zone_.emplace(std::string(as_key(wire, n)), static_cast<std::uint32_t>(snap_->zones_.size()));
+            apex_len_.push_back(n);
+            Zone zone;
+            zone.origin = z.origin;
+            zone.records = z.records.size();
+            snap_->zones_.push_back(std::move(zone));
+        }
+        for (std::uint32_t zi = 0; zi < zones.size(); ++zi) {
+            if (auto st = add_zone(zi, zones[zi]); !st) return st.error();
+        }
+        finish_rrsets();
+        if (auto st = finish_zones(); !st) return st.error();
+        link_nodes();
+        link_extras();
+        build_table();
+        return std::shared_ptr<const Snapshot>(std::move(snap_));
+    }
+
+private:
+    struct PendingRR {
+        std::uint32_t node;
+        std::uint16_t type;
+        std::uint32_t ttl;
+        std::uint32_t rdata;   // offset in rdata_pool_
+        std::uint16_t rdlen;
+    };
+
+    // The zone that owns a name: the deepest zone whose apex is a suffix of it.
+    std::uint32_t owning_zone(std::string_view wire) const {
+        for (std::string_view s = wire; !s.empty(); s = parent_of(s)) {
+            auto it = apex_zone_.find(std::string(s));
+            if (it != apex_zone_.end()) return it->second;
+        }
+        return kNone;
+    }
+
+    std::uint32_t node_for(std::string_view wire, std::uint32_t zone) {
+        auto it = index_.find(std::string(wire));
+        if (it != index_.end()) return it->second;
+        auto id = static_cast<std::uint32_t>(snap_->nodes_.size());
+        Node n;
+        n.name = static_cast<std::uint32_t>(snap_->names_.size());
+        n.name_len = static_cast<std::uint8_t>(wire.size());
+        n.zone = zone;
+        snap_->names_.insert(snap_->names_.end(), wire.begin(), wire.end());
+        snap_->nodes_.push_back(n);
+        index_.emplace(std::string(wire), id);
+        // Every name between this one and the apex exists (as an empty
+        // non-terminal if nothing else), so NXDOMAIN is never given for it.
+        if (wire.size() > apex_len_[zone]) node_for(parent_of(wire), zone);
+        return id;
+    }
+
+    Status add_zone(std::uint32_t zi, const ZoneData& z) {
+        std::uint8_t apex[kMaxNameLength];
+        std::size_t apex_len = name_to_wire(z.origin, apex);
+        std::uint32_t apex_node = node_for(as_key(apex, apex_len), zi);
+        snap_->zones_[zi].apex = apex_node;
+        snap_->nodes_[apex_node].flags |= kApex;
+        for (const auto& r : z.records) {
+            std::uint8_t wire[kMaxNameLength];
+            std::size_t n = name_to_wire(r.owner, wire);
+            if (n == 0) return Error{fmt::format("zone '{}': owner '{}' is not a valid name", z.origin, r.owner)};
+            lower_wire_name({wire, n});
+            std::string_view key = as_key(wire, n);
+            std::uint32_t owner_zone = owning_zone(key);
+            PendingRR rr{0, r.type, r.ttl, push_rdata(r.rdata), static_cast<std::uint16_t>(r.rdata.size())};
+            ++snap_->records_;
+            if (owner_zone != zi) {
+                // A child zone we also serve answers queries for this name; the
+                // parent's RRs here are kept for AXFR of the parent only, and its
+                // DS at the child's apex answers DS queries (RFC 4035 3.1.4.1).
+                rr.node = shadow_name(key, zi);
+                shadows_pending_.push_back(rr);
+                if (r.type == LDNS_RR_TYPE_DS && owner_zone != kNone && key == apex_key(owner_zone)) {
+                    rr.node = node_for(key, owner_zone);
+                    parent_ds_.push_back(rr);
+                }
+                continue;
+            }
+            rr.node = node_for(key, zi);
+            pending_.push_back(rr);
+        }
+        return {};
+    }
+
+    // Shadow names are numbered per (zone, name) in shadow_names_.
+    std::uint32_t shadow_name(std::string_view wire, std::uint32_t zone) {
+        std::string key = std::string(wire) + static_cast<char>(zone & 0xff) + static_cast<char>(zone >> 8);
+        auto it = shadow_index_.find(key);
+        if (it != shadow_index_.end()) return it->second;
+        auto id = static_cast<std::uint32_t>(shadow_names_.size());
+        ShadowRRset s;
+        s.zone = zone;
+        s.name = static_cast<std::uint32_t>(snap_->names_.size());
+        s.name_len = static_cast<std::uint8_t>(wire.size());
+        snap_->names_.insert(snap_->names_.end(), wire.begin(), wire.end());
+        shadow_names_.push_back(s);
+        shadow_index_.emplace(std::move(key), id);
+        return id;
+    }
+
+    std::string apex_key(std::uint32_t zone) const {
+        std::uint8_t apex[kMaxNameLength];
+        std::size_t n = name_to_wire(snap_->zones_[zone].origin, apex);
+        return std::string(as_key(apex, n));
+    }
+
+    std::uint32_t push_rdata(const std::vector<std::uint8_t>& rdata) {
+        auto off = static_cast<std::uint32_t>(rdata_pool_.size());
+        rdata_pool_.insert(rdata_pool_.end(), rdata.begin(), rdata.end());
+        return off;
+    }
+
+    // Groups pending RRs into RRsets, contiguous per node.
+    void finish_rrsets() {
+        auto by_name_type = [&](const PendingRR& a, const PendingRR& b) {
+            if (a.node != b.node) return a.node < b.node;
+            if (a.type != b.type) return a.type < b.type;
+            return std::lexicographical_compare(rdata_pool_.begin() + a.rdata, rdata_pool_.begin() + a.rdata + a.rdlen,
+                                                rdata_pool_.begin() + b.rdata, rdata_pool_.begin() + b.rdata + b.rdlen);
+        };
+        std::sort(pending_.begin(), pending_.end(), by_name_type);
+        std::sort(parent_ds_.begin(), parent_ds_.end(), by_name_type);
+        std::sort(shadows_pending_.begin(), shadows_pending_.end(), by_name_type);
+        enum class Kind { Node, ParentDs, Shadow };
+        auto emit = [&](std::vector<PendingRR>& list, Kind kind) {
+            for (std::size_t i = 0; i < list.size();) {
+                std::size_t j = i;
+                RRset set;
+                set.type = list[i].type;
+                set.ttl = list[i].ttl;
+                set.data = static_cast<std::uint32_t>(snap_->data_.size());
+                while (j < list.size() && list[j].node == list[i].node && list[j].type == list[i].type) {
+                    const PendingRR& p = list[j];
+                    set.ttl = std::min(set.ttl, p.ttl);
+                    snap_->data_.push_back(static_cast<std::uint8_t>(p.rdlen >> 8));
+                    snap_->data_.push_back(static_cast<std::uint8_t>(p.rdlen));
+                    snap_->data_.insert(snap_->data_.end(), rdata_pool_.begin() + p.rdata,
+                                        rdata_pool_.begin() + p.rdata + p.rdlen);
+                    ++set.count;
+                    ++j;
+                }
+                set.size = static_cast<std::uint32_t>(snap_->data_.size() - set.data);
+                auto idx = static_cast<std::uint32_t>(snap_->rrsets_.size());
+                snap_->rrsets_.push_back(set);
+                if (kind == Kind::Shadow) {
+                    ShadowRRset shadow = shadow_names_[list[i].node];
+                    shadow.rrset = idx;
+                    snap_->shadows_.push_back(shadow);
+                } else if (kind == Kind::ParentDs) {
+                    snap_->nodes_[list[i].node].parent_ds = idx;
+                } else {
+                    Node& node = snap_->nodes_[list[i].node];
+                    if (node.rrset_count == 0) node.rrsets = idx;
+                    ++node.rrset_count;
+                }
+                i = j;
+            }
+        };
+        emit(pending_, Kind::Node);
+        emit(parent_ds_, Kind::ParentDs);
+        emit(shadows_pending_, Kind::Shadow);
+        rdata_pool_.clear();
+        rdata_pool_.shrink_to_fit();
+        pending_.clear();
+        pending_.shrink_to_fit();
+    }
+
+    Status finish_zones() {
+        for (auto& z : snap_->zones_) {
+            const Node& apex = snap_->nodes_[z.apex];
+            const RRset* soa = snap_->rrset(apex, LDNS_RR_TYPE_SOA);
+            if (!soa) return Error{fmt::format("zone '{}' has no SOA record", z.origin)};
+            z.soa = static_cast<std::uint32_t>(soa - snap_->rrsets_.data());
+            std::vector<std::uint8_t> rdata(snap_->data_.begin() + soa->data + 2, snap_->data_.begin() + soa->data + soa->size);
+            auto minimum = soa_minimum(rdata);
+            auto serial = soa_serial(rdata);
+            if (!minimum || !serial) return Error{fmt::format("zone '{}': SOA rdata is malformed", z.origin)};
+            z.negative_ttl = std::min(soa->ttl, *minimum);
+            z.serial = *serial;
+        }
+        return {};
+    }
+
+    // Marks cuts, occluded names and wildcard parents.
+    void link_nodes() {
+        auto& nodes = snap_->nodes_;
+        std::vector<bool> zone_has_cut(snap_->zones_.size(), false);
+        for (auto& n : nodes) {
+            if (!(n.flags & kApex) && snap_->rrset(n, LDNS_RR_TYPE_NS)) {
+                n.flags |= kCut;
+                zone_has_cut[n.zone] = true;
+            }
+        }
+        for (std::uint32_t i = 0; i < nodes.size(); ++i) {
+            Node& n = nodes[i];
+            std::string_view name = as_key(snap_->names_.data() + n.name, n.name_len);
+            if (n.name_len > 2 && name[0] == 1 && name[1] == '*') {
+                auto parent = index_.find(std::string(parent_of(name)));
+                if (parent != index_.end()) nodes[parent->second].wildcard = i;
+            }
+            // The highest cut at or above this node, below the zone apex.
+            if ((n.flags & kApex) || !zone_has_cut[n.zone]) continue;
+            for (std::string_view s = name; !s.empty(); s = parent_of(s)) {
+                auto it = index_.find(std::string(s));
+                if (it == index_.end()) break;
+                const Node& a = nodes[it->second];
+                if (a.flags & kApex) break;
+                if (a.flags & kCut) n.cut = it->second;
+            }
+            if (n.cut != kNone && n.cut != i) n.flags |= kOccluded;
+        }
+    }
+
+    // For NS, MX and SRV RRsets: the nodes holding A/AAAA for their targets.
+    void link_extras() {
+        for (auto& set : snap_->rrsets_) {
+            int offset = target_offset(set.type);
+            if (offset < 0) continue;
+            set.extra = static_cast<std::uint32_t>(snap_->extras_.size());
+            std::size_t pos = set.data;
+            for (std::uint16_t k = 0; k < set.count; ++k) {
+                std::size_t rdlen = (std::size_t{snap_->data_[pos]} << 8) | snap_->data_[pos + 1];
+                std::size_t start = pos + 2 + static_cast<std::size_t>(offset);
+                pos += 2 + rdlen;
+                if (start >= pos) continue;
+                std::uint8_t target[kMaxNameLength];
+                std::size_t n = wire_name_length({snap_->data_.data() + start, pos - start});
+                if (n == 0) continue;
+                std::memcpy(target, snap_->data_.data() + start, n);
+                lower_wire_name({target, n});
+                auto it = index_.find(std::string(as_key(target, n)));
+                if (it == index_.end()) continue;
+                const Node& t = snap_->nodes_[it->second];
+                if (!snap_->rrset(t, LDNS_RR_TYPE_A) && !snap_->rrset(t, LDNS_RR_TYPE_AAAA)) continue;
+                if (std::find(snap_->extras_.begin() + set.extra, snap_->extras_.end(), it->second) !=
+                    snap_->extras_.end()) {
+                    continue;
+                }
+                snap_->extras_.push_back(it->second);
+            }
+            set.extra_count = static_cast<std::uint16_t>(snap_->extras_.size() - set.extra);
+        }
+    }
+
+    void build_table() {
+        std::size_t size = 16;
+        while (size < snap_->nodes_.size() * 2) size <<= 1;
+        snap_->table_.assign(size, {});
+        snap_->mask_ = size - 1;
+        for (std::uint32_t i = 0; i < snap_->nodes_.size(); ++i) {
+            const Node& n = snap_->nodes_[i];
+            std::uint64_t h = hash_bytes(snap_->names_.data() + n.name, n.name_len);
+            std::uint64_t slot = h & snap_->mask_;
+            while (snap_->table_[slot].node != kNone) slot = (slot + 1) & snap_->mask_;
+            snap_->table_[slot] = {static_cast<std::uint32_t>(h), i};
+        }
+        index_.clear();
+    }
+
+    std::shared_ptr<Snapshot> snap_;
+    std::unordered_map<std::string, std::uint32_t> index_;      // wire name -> node, during the build only
+    std::unordered_map<std::string, std::uint32_t> apex_zone_;  // wire apex -> zone
+    std::vector<PendingRR> pending_;
+    std::vector<PendingRR> parent_ds_;
+    std::vector<PendingRR> shadows_pending_;          // .node is an index in shadow_names_
+    std::vector<ShadowRRset> shadow_names_;
+    std::unordered_map<std::string, std::uint32_t> shadow_index_;
+    std::vector<std::size_t> apex_len_;               // wire length of each zone's origin
+    std::vector<std::uint8_t> rdata_pool_;
+};
+
+Result<std::shared_ptr<const Snapshot>> Snapshot::build(std::vector<ZoneData> zones, EngineSettings settings) {
+    SnapshotBuilder builder(std::move(settings));
+    return builder.build(std::move(zones));
+}
+
+Result<std::shared_ptr<const Snapshot>> load_snapshot(const Database& db) {
+    try {
+        // One read transaction: the snapshot is one committed state of the file.
+        db.exec("BEGIN");
+        struct Rollback {
+            const Database& db;
+            ~Rollback() {
+                try {
+                    db.exec("COMMIT");
+                } catch (const StoreError&) {
+                }
+            }
+        } end{db};
+        std::vector<std::pair<std::string, std::string>> rows;
+        auto st = db.prepare("SELECT key, value FROM settings");
+        while (st.step()) rows.emplace_back(st.column_text(0), st.column_text(1));
+        auto settings = parse_settings(rows);
+        if (!settings) return settings.error();
+
+        std::vector<ZoneData> zones;
+        std::unordered_map<std::int64_t, std::size_t> by_id;
+        auto zs = db.prepare("SELECT id, origin, (SELECT count(*) FROM records r WHERE r.zone_id = zones.id) FROM zones");
+        while (zs.step()) {
+            by_id[zs.column_int(0)] = zones.size();
+            zones.push_back({zs.column_text(1), {}});
+            zones.back().records.reserve(static_cast<std::size_t>(zs.column_int(2)));
+        }
+        auto rs = db.prepare("SELECT zone_id, owner, type, ttl, rdata FROM records");
+        while (rs.step()) {
+            auto it = by_id.find(rs.column_int(0));
+            if (it == by_id.end()) continue;
+            zones[it->second].records.push_back(Record{rs.column_text(1), static_cast<std::uint16_t>(rs.column_int(2)),
+                                                       static_cast<std::uint32_t>(rs.column_int(3)),
+                                                       rs.column_blob(4)});
+        }
+        return Snapshot::build(std::move(zones), std::move(*settings));
+    } catch (const StoreError& e) {
+        return Error{fmt::format("reading '{}': {}", db.path(), e.what())};
+    }
+}
+
+}  // namespace pooldns::dns
