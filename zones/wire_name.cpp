@@ -1,6 +1,8 @@
 // Wire-form domain names (see include/pooldns/wire_name.hpp).
 #include "pooldns/wire_name.hpp"
 
+#include <cstdio>
+
 namespace pooldns {
 
 std::size_t name_to_wire(std::string_view text, std::uint8_t (&out)[kMaxNameLength]) {
@@ -75,6 +77,30 @@ std::size_t wire_name_length(std::span<const std::uint8_t> data) {
         i += n + 1u;
         if (i >= kMaxNameLength) return 0;
     }
+}
+
+std::string wire_to_text(std::span<const std::uint8_t> name) {
+    std::string out;
+    std::size_t i = 0;
+    while (i < name.size() && name[i] != 0) {
+        std::size_t n = name[i];
+        for (std::size_t k = 1; k <= n && i + k < name.size(); ++k) {
+            std::uint8_t c = name[i + k];
+            if (c == '.' || c == '\\') {
+                out += '\\';
+                out += static_cast<char>(c);
+            } else if (c < 0x21 || c > 0x7e) {
+                char esc[5];
+                std::snprintf(esc, sizeof esc, "\\%03u", c);
+                out += esc;
+            } else {
+                out += static_cast<char>(c);
+            }
+        }
+        out += '.';
+        i += n + 1;
+    }
+    return out.empty() ? "." : out;
 }
 
 std::size_t wire_label_count(std::span<const std::uint8_t> name) {

@@ -5,6 +5,7 @@
 
 #include "pooldns/snapshot.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -13,9 +14,12 @@ namespace pooldns::dns {
 
 enum class Transport : std::uint8_t { Udp, Tcp };
 
+// A client address; IPv4 as ::ffff:a.b.c.d.
+using PeerAddress = std::array<std::uint8_t, 16>;
+
 struct QueryContext {
     Transport transport = Transport::Udp;
-    bool transfer_allowed = false;  // the client is in the AXFR allow-list
+    const PeerAddress* peer = nullptr;  // checked against the AXFR allow-list, only for AXFR/IXFR
 };
 
 enum class Outcome : std::uint8_t {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace pooldns {
@@ -28,6 +29,9 @@ std::size_t wire_name_length(std::span<const std::uint8_t> data);
 
 // Number of labels (not counting the root) of an uncompressed wire name.
 std::size_t wire_label_count(std::span<const std::uint8_t> name);
+
+// Presentation form of an uncompressed wire name, for logs ("www.example.com.").
+std::string wire_to_text(std::span<const std::uint8_t> name);
 
 // FNV-1a, 64 bits: fast on the short strings names are.
 inline std::uint64_t hash_bytes(const std::uint8_t* p, std::size_t n) {

@@ -353,7 +353,11 @@ Answered answer(std::span<const std::uint8_t> query, const Snapshot& snap, const
     if (q.qtype == kTypeAxfr || q.qtype == kTypeIxfr) {
         const Node* apex = snap.find(q.name, q.name_len);
         if (!apex || !(apex->flags & kApex)) return reply_error(kNotAuth, true);
-        if (!ctx.transfer_allowed) return reply_error(kRefused, true);
+        bool allowed = false;
+        if (ctx.peer) {
+            for (const auto& prefix : snap.settings().axfr_allow) allowed = allowed || prefix_contains(prefix, *ctx.peer);
+        }
+        if (!allowed) return reply_error(kRefused, true);
         if (ctx.transport == Transport::Udp) {
             if (q.qtype == kTypeAxfr) return reply_error(kRefused, true);  // RFC 5936: AXFR is TCP only
             Responder r(snap, q, query, out.data(), limit);

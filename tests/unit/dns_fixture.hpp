@@ -97,7 +97,9 @@ inline Response ask(const Snapshot& snap, const std::vector<std::uint8_t>& query
                     Transport transport = Transport::Udp, bool transfer_allowed = false) {
     Response r;
     r.wire.resize(65535);
-    r.result = answer(query, snap, QueryContext{transport, transfer_allowed}, r.wire);
+    static const PeerAddress loopback = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1};
+    static const PeerAddress outsider = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 99};
+    r.result = answer(query, snap, QueryContext{transport, transfer_allowed ? &loopback : &outsider}, r.wire);
     r.wire.resize(r.result.size);
     if (r.result.outcome == Outcome::Reply) {
         ldns_pkt* p = nullptr;
