@@ -3,6 +3,7 @@
 
 #include "pooldns/log.hpp"
 
+#include <malloc.h>
 #include <sys/stat.h>
 
 namespace pooldns {
@@ -35,6 +36,7 @@ Status Reloader::start() {
     log(LogLevel::Info, "load", "zones={} records={} names={} memory_kib={} took_ms={:.1f}", s.zones().size(),
         s.record_count(), s.nodes().size(), s.memory_bytes() / 1024, ms);
     box_.publish(std::move(*snap));
+    malloc_trim(0);  // hand the builder's temporary memory back to the system
     uv_timer_init(loop_, &timer_);
     timer_.data = this;
     uv_timer_start(&timer_, [](uv_timer_t* t) { static_cast<Reloader*>(t->data)->poll(); }, kPollMs, kPollMs);
@@ -108,6 +110,7 @@ void Reloader::begin_build(const char* why) {
             log(LogLevel::Info, "reload", "why={} zones={} records={} took_ms={:.1f} serials={}", self->why_,
                 snap->zones().size(), snap->record_count(), ms, serials);
             self->box_.publish(std::move(snap));
+            malloc_trim(0);
         });
 }
 

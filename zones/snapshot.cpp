@@ -143,36 +143,91 @@ std::size_t Snapshot::memory_bytes() const {
            zones_.capacity() * sizeof(Zone);
 }
 
+// Builds a Snapshot from zones and rows streamed in, in any order. Names are
+// indexed in the snapshot's own open-addressing table as they arrive (no
+// string-keyed maps, nothing allocated per record), so a million-record zone
+// builds in seconds and leaves little garbage behind.
 class SnapshotBuilder {
 public:
-    explicit SnapshotBuilder(EngineSettings settings) : snap_(std::make_shared<Snapshot>()) {
+    explicit SnapshotBuilder(EngineSettings settings, std::size_t expected_records)
+        : snap_(std::make_shared<Snapshot>()) {
         snap_->settings_ = std::move(settings);
+        snap_->nodes_.reserve(expected_records + 16);
+        snap_->names_.reserve(expected_records * 20 + 256);
+        pending_.reserve(expected_records);
+        rdata_pool_.reserve(expected_records * 8);
+        resize_table(expected_records * 2 + 16);
     }
 
-    Result<std::shared_ptr<const Snapshot>> build(std::vector<ZoneData> zones) {
-        // Parents before children, so a child zone can take over the names below its apex.
-        std::sort(zones.begin(), zones.end(), [](const ZoneData& a, const ZoneData& b) {
-            return std::count(a.origin.begin(), a.origin.end(), '.') < std::count(b.origin.begin(), b.origin.end(), '.');
-        });
-        for (const auto& z : zones) {
-            std::uint8_t wire[kMaxNameLength];
-            std::size_t n = name_to_wire(z.origin, wire);
-            if (n == 0) return Error{fmt::format("zone '{}': origin is not a valid name", z.origin)};
-            apex_zone_.emplace(std::string(as_key(wire, n)), static_cast<std::uint32_t>(snap_->zones_.size()));
-            apex_len_.push_back(n);
-            Zone zone;
-            zone.origin = z.origin;
-            zone.records = z.records.size();
-            snap_->zones_.push_back(std::move(zone));
+    // Zones are all declared before their records.
+    Status add_zone(std::string_view origin) {
+        std::uint8_t wire[kMaxNameLength];
+        std::size_t n = name_to_wire(origin, wire);
+        if (n == 0) return Error{fmt::format("zone '{}': origin is not a valid name", origin)};
+        Zone zone;
+        zone.origin = std::string(origin);
+        snap_->zones_.push_back(std::move(zone));
+        apexes_.push_back(std::string(as_key(wire, n)));
+        return {};
+    }
+
+    // After the last add_zone: creates the apex nodes.
+    void zones_done() {
+        for (const auto& a : apexes_) {
+            for (const auto& b : apexes_) {
+                if (a.size() > b.size() && a.ends_with(b) && label_boundary(a, a.size() - b.size())) nested_ = true;
+            }
         }
-        for (std::uint32_t zi = 0; zi < zones.size(); ++zi) {
-            if (auto st = add_zone(zi, zones[zi]); !st) return st.error();
+        for (std::uint32_t zi = 0; zi < apexes_.size(); ++zi) {
+            std::uint32_t apex = node_for(apexes_[zi], zi);
+            snap_->zones_[zi].apex = apex;
+            snap_->nodes_[apex].flags |= kApex;
         }
+        // A child's apex sits in the parent as a name too (NODATA, not
+        // NXDOMAIN, for the names between): link it up as empty non-terminals.
+        for (std::uint32_t zi = 0; zi < apexes_.size(); ++zi) {
+            std::string_view parent = parent_of(apexes_[zi]);
+            std::uint32_t pz = parent.empty() ? kNone : owning_zone(parent);
+            if (pz != kNone) node_for(parent, pz);
+        }
+    }
+
+    Status add_record(std::uint32_t zi, std::string_view owner, std::uint16_t type, std::uint32_t ttl,
+                      std::span<const std::uint8_t> rdata) {
+        std::uint8_t wire[kMaxNameLength];
+        std::size_t n = name_to_wire(owner, wire);
+        if (n == 0) return Error{fmt::format("zone '{}': owner '{}' is not a valid name", snap_->zones_[zi].origin, owner)};
+        if (rdata.size() > 65535) return Error{fmt::format("zone '{}': rdata at '{}' too long", snap_->zones_[zi].origin, owner)};
+        lower_wire_name({wire, n});
+        std::string_view key = as_key(wire, n);
+        ++snap_->zones_[zi].records;
+        ++snap_->records_;
+        PendingRR rr{0, type, ttl, push_rdata(rdata), static_cast<std::uint16_t>(rdata.size())};
+        std::uint32_t owner_zone = nested_ ? owning_zone(key) : zi;
+        if (owner_zone != zi) {
+            // A child zone we also serve answers queries for this name; the
+            // parent's RRs here are kept for AXFR of the parent only, and its
+            // DS at the child's apex answers DS queries (RFC 4035 3.1.4.1).
+            rr.node = shadow_name(key, zi);
+            shadows_pending_.push_back(rr);
+            if (type == LDNS_RR_TYPE_DS && owner_zone != kNone && key == apexes_[owner_zone]) {
+                rr.node = node_for(key, owner_zone);
+                parent_ds_.push_back(rr);
+            }
+            return {};
+        }
+        rr.node = node_for(key, zi);
+        pending_.push_back(rr);
+        return {};
+    }
+
+    Result<std::shared_ptr<const Snapshot>> finish() {
         finish_rrsets();
         if (auto st = finish_zones(); !st) return st.error();
         link_nodes();
         link_extras();
-        build_table();
+        snap_->nodes_.shrink_to_fit();
+        snap_->names_.shrink_to_fit();
         return std::shared_ptr<const Snapshot>(std::move(snap_));
     }
 
@@ -185,18 +240,54 @@ private:
         std::uint16_t rdlen;
     };
 
-    // The zone that owns a name: the deepest zone whose apex is a suffix of it.
-    std::uint32_t owning_zone(std::string_view wire) const {
-        for (std::string_view s = wire; !s.empty(); s = parent_of(s)) {
-            auto it = apex_zone_.find(std::string(s));
-            if (it != apex_zone_.end()) return it->second;
+    static bool label_boundary(std::string_view wire, std::size_t at) {
+        for (std::size_t i = 0; i < wire.size(); i += static_cast<std::uint8_t>(wire[i]) + 1u) {
+            if (i == at) return true;
+            if (wire[i] == 0) break;
         }
-        return kNone;
+        return false;
     }
 
+    const Node* lookup(std::string_view wire) const {
+        return snap_->find(reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size());
+    }
+    std::uint32_t index_of(const Node* n) const { return static_cast<std::uint32_t>(n - snap_->nodes_.data()); }
+
+    // The zone that owns a name: the deepest zone whose apex is a suffix of it.
+    std::uint32_t owning_zone(std::string_view wire) const {
+        std::uint32_t best = kNone;
+        std::size_t best_len = 0;
+        for (std::uint32_t zi = 0; zi < apexes_.size(); ++zi) {
+            const std::string& a = apexes_[zi];
+            if (a.size() > best_len && wire.size() >= a.size() && wire.ends_with(a) &&
+                label_boundary(wire, wire.size() - a.size())) {
+                best = zi;
+                best_len = a.size();
+            }
+        }
+        return best;
+    }
+
+    void resize_table(std::size_t want) {
+        std::size_t size = 16;
+        while (size < want) size <<= 1;
+        snap_->table_.assign(size, {});
+        snap_->mask_ = size - 1;
+        for (std::uint32_t i = 0; i < snap_->nodes_.size(); ++i) insert_slot(i);
+    }
+
+    void insert_slot(std::uint32_t i) {
+        const Node& n = snap_->nodes_[i];
+        std::uint64_t h = hash_bytes(snap_->names_.data() + n.name, n.name_len);
+        std::uint64_t slot = h & snap_->mask_;
+        while (snap_->table_[slot].node != kNone) slot = (slot + 1) & snap_->mask_;
+        snap_->table_[slot] = {static_cast<std::uint32_t>(h), i};
+    }
+
+    // The node of a wire name, created (with its empty non-terminals up to the
+    // zone apex) if new.
     std::uint32_t node_for(std::string_view wire, std::uint32_t zone) {
-        auto it = index_.find(std::string(wire));
-        if (it != index_.end()) return it->second;
+        if (const Node* existing = lookup(wire)) return index_of(existing);
         auto id = static_cast<std::uint32_t>(snap_->nodes_.size());
         Node n;
         n.name = static_cast<std::uint32_t>(snap_->names_.size());
@@ -204,69 +295,31 @@ private:
         n.zone = zone;
         snap_->names_.insert(snap_->names_.end(), wire.begin(), wire.end());
         snap_->nodes_.push_back(n);
-        index_.emplace(std::string(wire), id);
-        // Every name between this one and the apex exists (as an empty
-        // non-terminal if nothing else), so NXDOMAIN is never given for it.
-        if (wire.size() > apex_len_[zone]) node_for(parent_of(wire), zone);
+        if (snap_->nodes_.size() * 2 > snap_->table_.size()) {
+            resize_table(snap_->table_.size() * 2);
+        } else {
+            insert_slot(id);
+        }
+        if (wire.size() > apexes_[zone].size()) node_for(parent_of(wire), zone);
         return id;
     }
 
-    Status add_zone(std::uint32_t zi, const ZoneData& z) {
-        std::uint8_t apex[kMaxNameLength];
-        std::size_t apex_len = name_to_wire(z.origin, apex);
-        std::uint32_t apex_node = node_for(as_key(apex, apex_len), zi);
-        snap_->zones_[zi].apex = apex_node;
-        snap_->nodes_[apex_node].flags |= kApex;
-        for (const auto& r : z.records) {
-            std::uint8_t wire[kMaxNameLength];
-            std::size_t n = name_to_wire(r.owner, wire);
-            if (n == 0) return Error{fmt::format("zone '{}': owner '{}' is not a valid name", z.origin, r.owner)};
-            lower_wire_name({wire, n});
-            std::string_view key = as_key(wire, n);
-            std::uint32_t owner_zone = owning_zone(key);
-            PendingRR rr{0, r.type, r.ttl, push_rdata(r.rdata), static_cast<std::uint16_t>(r.rdata.size())};
-            ++snap_->records_;
-            if (owner_zone != zi) {
-                // A child zone we also serve answers queries for this name; the
-                // parent's RRs here are kept for AXFR of the parent only, and its
-                // DS at the child's apex answers DS queries (RFC 4035 3.1.4.1).
-                rr.node = shadow_name(key, zi);
-                shadows_pending_.push_back(rr);
-                if (r.type == LDNS_RR_TYPE_DS && owner_zone != kNone && key == apex_key(owner_zone)) {
-                    rr.node = node_for(key, owner_zone);
-                    parent_ds_.push_back(rr);
-                }
-                continue;
-            }
-            rr.node = node_for(key, zi);
-            pending_.push_back(rr);
-        }
-        return {};
-    }
-
-    // Shadow names are numbered per (zone, name) in shadow_names_.
+    // Shadow names are numbered per (zone, name).
     std::uint32_t shadow_name(std::string_view wire, std::uint32_t zone) {
-        std::string key = std::string(wire) + static_cast<char>(zone & 0xff) + static_cast<char>(zone >> 8);
-        auto it = shadow_index_.find(key);
-        if (it != shadow_index_.end()) return it->second;
-        auto id = static_cast<std::uint32_t>(shadow_names_.size());
+        for (std::uint32_t i = 0; i < shadow_names_.size(); ++i) {
+            const ShadowRRset& s = shadow_names_[i];
+            if (s.zone == zone && as_key(snap_->names_.data() + s.name, s.name_len) == wire) return i;
+        }
         ShadowRRset s;
         s.zone = zone;
         s.name = static_cast<std::uint32_t>(snap_->names_.size());
         s.name_len = static_cast<std::uint8_t>(wire.size());
         snap_->names_.insert(snap_->names_.end(), wire.begin(), wire.end());
         shadow_names_.push_back(s);
-        shadow_index_.emplace(std::move(key), id);
-        return id;
+        return static_cast<std::uint32_t>(shadow_names_.size() - 1);
     }
 
-    std::string apex_key(std::uint32_t zone) const {
-        std::uint8_t apex[kMaxNameLength];
-        std::size_t n = name_to_wire(snap_->zones_[zone].origin, apex);
-        return std::string(as_key(apex, n));
-    }
-
-    std::uint32_t push_rdata(const std::vector<std::uint8_t>& rdata) {
+    std::uint32_t push_rdata(std::span<const std::uint8_t> rdata) {
         auto off = static_cast<std::uint32_t>(rdata_pool_.size());
         rdata_pool_.insert(rdata_pool_.end(), rdata.begin(), rdata.end());
         return off;
@@ -283,6 +336,7 @@ private:
         std::sort(pending_.begin(), pending_.end(), by_name_type);
         std::sort(parent_ds_.begin(), parent_ds_.end(), by_name_type);
         std::sort(shadows_pending_.begin(), shadows_pending_.end(), by_name_type);
+        snap_->data_.reserve(rdata_pool_.size() + 2 * pending_.size());
         enum class Kind { Node, ParentDs, Shadow };
         auto emit = [&](std::vector<PendingRR>& list, Kind kind) {
             for (std::size_t i = 0; i < list.size();) {
@@ -321,10 +375,10 @@ private:
         emit(pending_, Kind::Node);
         emit(parent_ds_, Kind::ParentDs);
         emit(shadows_pending_, Kind::Shadow);
-        rdata_pool_.clear();
-        rdata_pool_.shrink_to_fit();
-        pending_.clear();
-        pending_.shrink_to_fit();
+        std::vector<std::uint8_t>().swap(rdata_pool_);
+        std::vector<PendingRR>().swap(pending_);
+        snap_->rrsets_.shrink_to_fit();
+        snap_->data_.shrink_to_fit();
     }
 
     Status finish_zones() {
@@ -357,17 +411,14 @@ private:
             Node& n = nodes[i];
             std::string_view name = as_key(snap_->names_.data() + n.name, n.name_len);
             if (n.name_len > 2 && name[0] == 1 && name[1] == '*') {
-                auto parent = index_.find(std::string(parent_of(name)));
-                if (parent != index_.end()) nodes[parent->second].wildcard = i;
+                if (const Node* parent = lookup(parent_of(name))) nodes[index_of(parent)].wildcard = i;
             }
             // The highest cut at or above this node, below the zone apex.
             if ((n.flags & kApex) || !zone_has_cut[n.zone]) continue;
             for (std::string_view s = name; !s.empty(); s = parent_of(s)) {
-                auto it = index_.find(std::string(s));
-                if (it == index_.end()) break;
-                const Node& a = nodes[it->second];
-                if (a.flags & kApex) break;
-                if (a.flags & kCut) n.cut = it->second;
+                const Node* a = lookup(s);
+                if (!a || (a->flags & kApex)) break;
+                if (a->flags & kCut) n.cut = index_of(a);
             }
             if (n.cut != kNone && n.cut != i) n.flags |= kOccluded;
         }
@@ -390,59 +441,52 @@ private:
                 if (n == 0) continue;
                 std::memcpy(target, snap_->data_.data() + start, n);
                 lower_wire_name({target, n});
-                auto it = index_.find(std::string(as_key(target, n)));
-                if (it == index_.end()) continue;
-                const Node& t = snap_->nodes_[it->second];
-                if (!snap_->rrset(t, LDNS_RR_TYPE_A) && !snap_->rrset(t, LDNS_RR_TYPE_AAAA)) continue;
-                if (std::find(snap_->extras_.begin() + set.extra, snap_->extras_.end(), it->second) !=
-                    snap_->extras_.end()) {
+                const Node* t = lookup(as_key(target, n));
+                if (!t) continue;
+                if (!snap_->rrset(*t, LDNS_RR_TYPE_A) && !snap_->rrset(*t, LDNS_RR_TYPE_AAAA)) continue;
+                std::uint32_t ti = index_of(t);
+                if (std::find(snap_->extras_.begin() + set.extra, snap_->extras_.end(), ti) != snap_->extras_.end()) {
                     continue;
                 }
-                snap_->extras_.push_back(it->second);
+                snap_->extras_.push_back(ti);
             }
             set.extra_count = static_cast<std::uint16_t>(snap_->extras_.size() - set.extra);
         }
     }
 
-    void build_table() {
-        std::size_t size = 16;
-        while (size < snap_->nodes_.size() * 2) size <<= 1;
-        snap_->table_.assign(size, {});
-        snap_->mask_ = size - 1;
-        for (std::uint32_t i = 0; i < snap_->nodes_.size(); ++i) {
-            const Node& n = snap_->nodes_[i];
-            std::uint64_t h = hash_bytes(snap_->names_.data() + n.name, n.name_len);
-            std::uint64_t slot = h & snap_->mask_;
-            while (snap_->table_[slot].node != kNone) slot = (slot + 1) & snap_->mask_;
-            snap_->table_[slot] = {static_cast<std::uint32_t>(h), i};
-        }
-        index_.clear();
-    }
-
     std::shared_ptr<Snapshot> snap_;
-    std::unordered_map<std::string, std::uint32_t> index_;      // wire name -> node, during the build only
-    std::unordered_map<std::string, std::uint32_t> apex_zone_;  // wire apex -> zone
+    std::vector<std::string> apexes_;  // wire form, per zone
+    bool nested_ = false;              // some zone lies inside another we serve
     std::vector<PendingRR> pending_;
     std::vector<PendingRR> parent_ds_;
-    std::vector<PendingRR> shadows_pending_;          // .node is an index in shadow_names_
+    std::vector<PendingRR> shadows_pending_;  // .node is an index in shadow_names_
     std::vector<ShadowRRset> shadow_names_;
-    std::unordered_map<std::string, std::uint32_t> shadow_index_;
-    std::vector<std::size_t> apex_len_;               // wire length of each zone's origin
     std::vector<std::uint8_t> rdata_pool_;
 };
 
 Result<std::shared_ptr<const Snapshot>> Snapshot::build(std::vector<ZoneData> zones, EngineSettings settings) {
-    SnapshotBuilder builder(std::move(settings));
-    return builder.build(std::move(zones));
+    std::size_t total = 0;
+    for (const auto& z : zones) total += z.records.size();
+    SnapshotBuilder builder(std::move(settings), total);
+    for (const auto& z : zones) {
+        if (auto st = builder.add_zone(z.origin); !st) return st.error();
+    }
+    builder.zones_done();
+    for (std::uint32_t zi = 0; zi < zones.size(); ++zi) {
+        for (const auto& r : zones[zi].records) {
+            if (auto st = builder.add_record(zi, r.owner, r.type, r.ttl, r.rdata); !st) return st.error();
+        }
+    }
+    return builder.finish();
 }
 
 Result<std::shared_ptr<const Snapshot>> load_snapshot(const Database& db) {
     try {
         // One read transaction: the snapshot is one committed state of the file.
         db.exec("BEGIN");
-        struct Rollback {
+        struct End {
             const Database& db;
-            ~Rollback() {
+            ~End() {
                 try {
                     db.exec("COMMIT");
                 } catch (const StoreError&) {
@@ -455,23 +499,25 @@ Result<std::shared_ptr<const Snapshot>> load_snapshot(const Database& db) {
         auto settings = parse_settings(rows);
         if (!settings) return settings.error();
 
-        std::vector<ZoneData> zones;
-        std::unordered_map<std::int64_t, std::size_t> by_id;
-        auto zs = db.prepare("SELECT id, origin, (SELECT count(*) FROM records r WHERE r.zone_id = zones.id) FROM zones");
+        auto count = db.prepare("SELECT count(*) FROM records");
+        count.step();
+        SnapshotBuilder builder(std::move(*settings), static_cast<std::size_t>(count.column_int(0)));
+        std::unordered_map<std::int64_t, std::uint32_t> by_id;
+        auto zs = db.prepare("SELECT id, origin FROM zones ORDER BY origin");
         while (zs.step()) {
-            by_id[zs.column_int(0)] = zones.size();
-            zones.push_back({zs.column_text(1), {}});
-            zones.back().records.reserve(static_cast<std::size_t>(zs.column_int(2)));
+            by_id[zs.column_int(0)] = static_cast<std::uint32_t>(by_id.size());
+            if (auto s = builder.add_zone(zs.column_text_view(1)); !s) return s.error();
         }
+        builder.zones_done();
         auto rs = db.prepare("SELECT zone_id, owner, type, ttl, rdata FROM records");
         while (rs.step()) {
             auto it = by_id.find(rs.column_int(0));
             if (it == by_id.end()) continue;
-            zones[it->second].records.push_back(Record{rs.column_text(1), static_cast<std::uint16_t>(rs.column_int(2)),
-                                                       static_cast<std::uint32_t>(rs.column_int(3)),
-                                                       rs.column_blob(4)});
+            auto s = builder.add_record(it->second, rs.column_text_view(1), static_cast<std::uint16_t>(rs.column_int(2)),
+                                        static_cast<std::uint32_t>(rs.column_int(3)), rs.column_blob_view(4));
+            if (!s) return s.error();
         }
-        return Snapshot::build(std::move(zones), std::move(*settings));
+        return builder.finish();
     } catch (const StoreError& e) {
         return Error{fmt::format("reading '{}': {}", db.path(), e.what())};
     }

@@ -137,7 +137,7 @@ private:
         std::uint32_t hash = 0;
         std::uint32_t node = kNone;
     };
-    std::vector<Slot> table_;
+    std::vector<Slot> table_;  // open addressing, at most half full
     std::uint64_t mask_ = 0;
     std::vector<Node> nodes_;
     std::vector<RRset> rrsets_;

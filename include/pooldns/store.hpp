@@ -70,6 +70,10 @@ public:
     std::string column_text(int col) const;
     std::optional<std::string> column_optional_text(int col) const;
     std::vector<std::uint8_t> column_blob(int col) const;
+    // Views into SQLite's row buffer, valid until the next step()/reset(): for
+    // bulk readers that must not allocate per row.
+    std::string_view column_text_view(int col) const;
+    std::span<const std::uint8_t> column_blob_view(int col) const;
     bool column_is_null(int col) const;
 
 private:
