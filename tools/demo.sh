@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian 12 machine: install what is missing, build,
-# create the demo database from docs/examples/contoso.com.zone and show it.
-# Environment: POOLDNS_DEMO_DB (default build/demo/pooldns.db).
+# create the demo database from docs/examples/contoso.com.zone, and serve it
+# with pooldns on 127.0.0.1 and [::1], port $POOLDNS_DEMO_PORT (default 5300),
+# showing a few live queries and a live edit. Serves until Ctrl-C.
+# POOLDNS_DEMO_EXIT=1 stops after the showcase (used by the tests).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -13,25 +15,44 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DPOOLDNS_TESTS=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^-- ' || true
 [ "${PIPESTATUS[0]}" -eq 0 ]
 ctl="$build/tools/pooldnsctl"
+server="$build/server/pooldns"
+port="${POOLDNS_DEMO_PORT:-5300}"
 
 db="${POOLDNS_DEMO_DB:-build/demo/pooldns.db}"
 mkdir -p "$(dirname "$db")"
 rm -f "$db" "$db-wal" "$db-shm"
 export POOLDNS_DB="$db"
 
-echo "+ pooldnsctl zone import contoso.com docs/examples/contoso.com.zone"
-"$ctl" zone import contoso.com docs/examples/contoso.com.zone
-echo "+ pooldnsctl zone create fabrikam.com --ns ns1.contoso.com --mbox dns-admin@fabrikam.com"
-"$ctl" zone create fabrikam.com --ns ns1.contoso.com --mbox dns-admin@fabrikam.com
-echo "+ pooldnsctl record add fabrikam.com www 300 A 192.0.2.80"
-"$ctl" record add fabrikam.com www 300 A 192.0.2.80
-echo "+ pooldnsctl zone list"
-"$ctl" zone list
-echo "+ pooldnsctl zone check"
-"$ctl" zone check
-echo "+ pooldnsctl record list contoso.com pool01"
-"$ctl" record list contoso.com pool01
-echo "+ pooldnsctl zone export fabrikam.com"
-"$ctl" zone export fabrikam.com
+step() { printf '\n+ %s\n' "$*"; "$@"; }
+step "$ctl" zone import contoso.com docs/examples/contoso.com.zone
+step "$ctl" zone create fabrikam.com --ns ns1.contoso.com --mbox dns-admin@fabrikam.com
+step "$ctl" record add fabrikam.com www 300 A 192.0.2.80
+step "$ctl" zone list
+
+printf '\n+ %s --db %s --dns 127.0.0.1:%s --dns [::1]:%s\n' "$server" "$db" "$port" "$port"
+"$server" --db "$db" --dns "127.0.0.1:$port" --dns "[::1]:$port" &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  drill -Q -p "$port" @127.0.0.1 contoso.com SOA >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { echo "pooldns did not start" >&2; exit 1; }
+  sleep 0.05
+done
+
+q() { printf '\n$ drill -p %s @%s %s %s\n' "$port" "$1" "$2" "$3"; drill -p "$port" "@$1" "$2" "$3" | sed -n '/HEADER/,/^;; Query time/p' | grep -vE '^;; Query time|^$'; }
+q 127.0.0.1 pool01.contoso.com A
+q ::1 lyncdiscoverinternal.contoso.com A
+q 127.0.0.1 nothere.contoso.com A
+step "$ctl" record add contoso.com fe04 3600 A 192.0.2.14
+sleep 0.5   # the server notices committed edits within a second
+q 127.0.0.1 fe04.contoso.com A
+
+if [ "${POOLDNS_DEMO_EXIT:-0}" = 1 ]; then
+  echo; echo "demo done (POOLDNS_DEMO_EXIT=1)"
+  exit 0
+fi
 echo
-echo "demo database: $db (try: POOLDNS_DB=$db $ctl record list contoso.com)"
+echo "pooldns is serving $db on 127.0.0.1:$port and [::1]:$port; Ctrl-C stops it."
+echo "try: drill -p $port @127.0.0.1 dirpool.contoso.com A"
+echo "     POOLDNS_DB=$db $ctl record add contoso.com test 60 A 192.0.2.99"
+wait "$pid"

@@ -5,8 +5,8 @@
 set -euo pipefail
 
 pooldns_packages() {
-  local build=(g++ cmake make pkg-config libldns-dev libuv1-dev libsqlite3-dev libfmt-dev doctest-dev libssl-dev sqlite3)
-  local test=(clang libclang-rt-14-dev ldnsutils)
+  local build=(g++ cmake make pkg-config libldns-dev libuv1-dev libsqlite3-dev libfmt-dev doctest-dev libssl-dev sqlite3 ldnsutils)
+  local test=(clang libclang-rt-14-dev knot knot-dnsutils nsd python3)
   case "${1:-build}" in
     build) echo "${build[@]}" ;;
     test) echo "${build[@]}" "${test[@]}" ;;

@@ -188,6 +188,7 @@ public:
         for (std::uint32_t zi = 0; zi < apexes_.size(); ++zi) {
             std::string_view parent = parent_of(apexes_[zi]);
             std::uint32_t pz = parent.empty() ? kNone : owning_zone(parent);
+            snap_->zones_[zi].parent = pz;
             if (pz != kNone) node_for(parent, pz);
         }
     }

@@ -141,11 +141,19 @@ Result<Database> Database::open(const std::string& path, OpenMode mode) {
         db.exec("PRAGMA foreign_keys = ON");
         if (mode != OpenMode::ReadOnly) {
             // WAL lets the server read while the CLI writes; NORMAL sync is safe in WAL.
+            // Switching a new file to WAL needs the write lock, and SQLite does
+            // not call the busy handler for it: wait for the lock ourselves.
             std::string journal;
-            {
-                auto st = db.prepare("PRAGMA journal_mode = WAL");
-                st.step();
-                journal = st.column_text(0);
+            for (int waited_ms = 0;; waited_ms += 10) {
+                try {
+                    auto st = db.prepare("PRAGMA journal_mode = WAL");
+                    st.step();
+                    journal = st.column_text(0);
+                    break;
+                } catch (const StoreError& e) {
+                    if (!e.busy() || waited_ms >= kBusyTimeoutMs) throw;
+                    sqlite3_sleep(10);
+                }
             }
             if (journal != "wal") {
                 return Error{fmt::format("database '{}': cannot switch to WAL mode", path)};
@@ -169,6 +177,11 @@ Result<Database> Database::open(const std::string& path, OpenMode mode) {
             }
         }
     } catch (const StoreError& e) {
+        if (e.busy()) {
+            return Error{fmt::format("database '{}': the database is busy (another writer held it for 5 s); "
+                                     "nothing was changed, try again",
+                                     path)};
+        }
         return Error{fmt::format("database '{}': {}", path, e.what())};
     }
     return db;

@@ -210,6 +210,10 @@ Result<ImportReport> ZoneStore::import(std::string_view origin_arg, const std::s
     report.origin = *origin;
     report.warnings = normalize_rrsets(*entries);
     auto problems = check_zone(*origin, *entries);
+    for (auto& p : problems) {
+        // Zone-wide problems (no SOA, no NS at the apex) belong to the file as a whole.
+        if (p.where == *origin) p = Problem{path, fmt::format("zone '{}': {}", *origin, p.message)};
+    }
     if (!problems.empty()) return Error{format_problems(problems)};
 
     return guarded<ImportReport>("zone import", [&]() -> Result<ImportReport> {

@@ -73,6 +73,7 @@ struct Zone {
     std::uint32_t negative_ttl = 0;   // min(SOA TTL, SOA MINIMUM), RFC 2308
     std::uint32_t serial = 0;
     std::size_t records = 0;
+    std::uint32_t parent = kNone;     // the zone we also serve that holds this zone's cut, if any
 };
 
 // A network prefix for allow-lists: IPv4 addresses are held as ::ffff:a.b.c.d.

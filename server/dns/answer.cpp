@@ -276,8 +276,14 @@ std::uint8_t Responder::resolve() {
         }
         visited[steps] = data;
 
-        if (q_.qtype == LDNS_RR_TYPE_DS && node && (node->flags & kApex) && node->parent_ds != kNone) {
-            put_answer(snap_.rrset_at(node->parent_ds), owner, is_qname);
+        if (q_.qtype == LDNS_RR_TYPE_DS && node && (node->flags & kApex) && snap_.zone(node->zone).parent != kNone) {
+            // DS lives on the parent's side of the cut (RFC 4035 3.1.4.1): when
+            // we serve the parent too, answer (or deny) from there.
+            if (node->parent_ds != kNone) {
+                put_answer(snap_.rrset_at(node->parent_ds), owner, is_qname);
+            } else {
+                put_negative(snap_.zone(node->zone).parent);
+            }
             return kNoError;
         }
         if (q_.qtype == kTypeAny) {
@@ -337,7 +343,7 @@ Answered answer(std::span<const std::uint8_t> query, const Snapshot& snap, const
         q.edns = false;  // the OPT itself may be what is malformed
         return reply_error(kFormErr, true);
     }
-    if (q.edns && q.edns_version > 0) return reply_error(kBadVers, false);
+    if (q.edns && q.edns_version > 0) return reply_error(kBadVers, true);
     if (opcode == kOpcodeNotify) return reply_error(kRefused, true);  // we are a primary only
     if (q.qtype == kTypeOpt || q.qtype == kTypeTsig || q.qtype == kTypeTkey) return reply_error(kFormErr, true);
     if (q.qtype == kTypeMaila || q.qtype == kTypeMailb) return reply_error(kNotImp, true);

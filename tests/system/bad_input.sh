@@ -22,6 +22,8 @@ EOF
 check "a good zone imports"
 run "$PDC" --db "$DB" zone import "$ORIGIN" good.zone
 expect_ok "zone import good.zone"
+mode=$(sqlite3 "$DB" 'PRAGMA journal_mode')
+[ "$mode" = wal ] || fail "the database is not in WAL mode (journal_mode is '$mode')"
 
 # pooldnsctl has exited, so SQLite has checkpointed the WAL into the main file.
 cp "$DB" db.orig

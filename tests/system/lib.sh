@@ -24,7 +24,7 @@ setup() {
     PDC="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
     T=$(mktemp -d "${TMPDIR:-/tmp}/pooldns-$NAME.XXXXXX")
     trap 'rm -rf "$T"' EXIT
-    cd "$T"
+    cd "$T" || exit 1
     # Keep $POOLDNS_DB of the caller from leaking into the tests.
     unset POOLDNS_DB
 }

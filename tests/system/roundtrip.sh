@@ -189,7 +189,7 @@ check "--json zone list names the origin with its record count"
 run "$PDC" --db db2 --json zone list
 expect_ok "--json zone list"
 expect_in "$OUT" "\"origin\": \"example.test.\"" "--json zone list"
-echo "$OUT" | grep '"origin": "example.test."' | grep -q "\"records\": $NRECORDS[,}]" \
+echo "$OUT" | grep '"origin": "example.test."' | grep -q "\"records\": ${NRECORDS}[,}]" \
     || fail "--json zone list: expected \"records\": $NRECORDS on the example.test. entry, got:
 $OUT"
 echo "$OUT" | grep '"origin": "example.test."' | grep -q '"serial": 2024010101[,}]' \

@@ -217,6 +217,27 @@ TEST_CASE("DS at the cut is answered from the parent side with AA") {
     CHECK(r.answer()[0].find("\tDS\t12345 8 2") != std::string::npos);
 }
 
+TEST_CASE("DS at the apex of a hosted child zone is answered from the parent") {
+    auto s = snapshot_of({{"example.com.", kExampleCom},
+                          {"sub.example.com.", "$TTL 60\n@ SOA ns hm 5 1 1 1 30\n@ NS ns\nns A 192.0.2.53\n"},
+                          {"nods.example.org.", "$TTL 60\n@ SOA ns1.example.com. hm 9 1 1 1 30\n@ NS ns1.example.com.\n"},
+                          {"example.org.", kExampleOrg}});
+    auto with_ds = ask(*s, "sub.example.com.", LDNS_RR_TYPE_DS);
+    CHECK(with_ds.aa());
+    REQUIRE(with_ds.answer().size() == 1);
+    CHECK(with_ds.answer()[0].find("\tDS\t12345") != std::string::npos);
+    auto no_ds = ask(*s, "nods.example.org.", LDNS_RR_TYPE_DS);
+    CHECK(no_ds.rcode() == LDNS_RCODE_NOERROR);
+    CHECK(no_ds.answer().empty());
+    CHECK(no_ds.authority() ==
+          std::vector<std::string>{rr("example.org.", 60, "SOA", "ns1.example.com. hostmaster.example.com. 7 3600 600 86400 60")});
+    // Other types at the child's apex come from the child.
+    auto soa = ask(*s, "sub.example.com.", LDNS_RR_TYPE_SOA);
+    CHECK(soa.aa());
+    REQUIRE(soa.answer().size() == 1);
+    CHECK(soa.answer()[0].find("ns.sub.example.com. hm.sub.example.com. 5") != std::string::npos);
+}
+
 TEST_CASE("data below a cut is occluded: a referral instead of the glue's own answer") {
     auto r = ask(snap(), "deep.sub.example.com.", LDNS_RR_TYPE_A);
     CHECK_FALSE(r.aa());
@@ -247,6 +268,7 @@ TEST_CASE("EDNS version above 0 gets BADVERS with an OPT") {
     CHECK(r.result.rcode == kBadVers);
     CHECK(ldns_pkt_edns_extended_rcode(r.pkt.get()) == 1);
     CHECK(r.answer().empty());
+    CHECK(ldns_pkt_qdcount(r.pkt.get()) == 1);  // the question is echoed so the client can match it
 }
 
 TEST_CASE("an answer too big for UDP sets TC and holds no partial RRset; TCP gets it whole") {
