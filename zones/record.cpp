@@ -31,11 +31,16 @@ Result<std::string> canonical_name(std::string_view name, std::string_view origi
     } else {
         rdf.reset(ldns_dname_new_frm_str(std::string(name).c_str()));
         if (!rdf) return Error{fmt::format("{}: '{}' is not a valid domain name", what, name)};
-        bool absolute = name.back() == '.' && !(name.size() >= 2 && name[name.size() - 2] == '\\');
+        // Absolute when the final dot is not escaped: an even run of backslashes before it.
+        std::size_t backslashes = 0;
+        while (backslashes + 1 < name.size() && name[name.size() - 2 - backslashes] == '\\') ++backslashes;
+        bool absolute = name.back() == '.' && backslashes % 2 == 0;
         if (!absolute) {
             RdfPtr base = dname_rdf(origin);
             if (!base) return Error{fmt::format("{}: origin '{}' is not a valid domain name", what, origin)};
-            if (ldns_dname_cat(rdf.get(), base.get()) != LDNS_STATUS_OK) {
+            // ldns_dname_cat does not check the 255-octet limit (RFC 1035 3.1).
+            if (ldns_rdf_size(rdf.get()) - 1 + ldns_rdf_size(base.get()) > 255 ||
+                ldns_dname_cat(rdf.get(), base.get()) != LDNS_STATUS_OK) {
                 return Error{fmt::format("{}: '{}' made absolute under '{}' is longer than 255 octets", what,
                                          name, origin)};
             }

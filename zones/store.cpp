@@ -120,7 +120,7 @@ bool Statement::column_is_null(int col) const { return sqlite3_column_type(stmt_
 
 Result<Database> Database::open(const std::string& path, OpenMode mode) {
     std::error_code ec;
-    if (mode != OpenMode::ReadWrite && !std::filesystem::exists(path, ec)) {
+    if ((mode == OpenMode::ReadWriteExisting || mode == OpenMode::ReadOnly) && !std::filesystem::exists(path, ec)) {
         return Error{fmt::format("database '{}' does not exist (create it with 'pooldnsctl zone create' "
                                  "or point --db / $POOLDNS_DB at an existing file)",
                                  path)};

@@ -206,7 +206,7 @@ private:
             }
             if (!dir) return Error{fmt::format("{}: $INCLUDE is not allowed here", where)};
             if (depth >= kMaxIncludeDepth) {
-                return Error{fmt::format("{}: $INCLUDE nested deeper than {} files (a loop?)", where, kMaxIncludeDepth)};
+                return Error{fmt::format("{}: $INCLUDE nested more than {} levels deep (a loop?)", where, kMaxIncludeDepth)};
             }
             std::string file(arg(1));
             if (e.tokens[1].quoted) file = file.substr(1, file.size() - 2);

@@ -24,7 +24,7 @@ TEST_CASE("serial_less orders serials by RFC 1982 sequence space arithmetic") {
         {5, 5, false},
         {1000, 2000, true},
         {2000, 1000, false},
-        {0, 0x7FFFFFFFu, true},           // 2^31 - 1 ahead: still after
+        {0, 0x7FFFFFFFu, true},  // 2^31 - 1 ahead: still after
         {0x7FFFFFFFu, 0, false},
         {0x80000000u, 0xFFFFFFFFu, true},
         {2024061500u, 2024061501u, true},
@@ -38,11 +38,8 @@ TEST_CASE("serial_less orders serials by RFC 1982 sequence space arithmetic") {
 
 TEST_CASE("serial_less treats 0xFFFFFFFF as preceding 0 across the wrap") {
     const LessCase cases[] = {
-        {0xFFFFFFFFu, 0, true},
-        {0, 0xFFFFFFFFu, false},
-        {0xFFFFFFF0u, 0x10u, true},
-        {0x10u, 0xFFFFFFF0u, false},
-        {0xC0000000u, 0x3FFFFFFFu, true},  // 2^31 - 1 apart across the wrap
+        {0xFFFFFFFFu, 0, true},      {0, 0xFFFFFFFFu, false},          {0xFFFFFFF0u, 0x10u, true},
+        {0x10u, 0xFFFFFFF0u, false}, {0xC0000000u, 0x3FFFFFFFu, true},  // 2^31 - 1 apart across the wrap
     };
     for (const auto& c : cases) {
         CAPTURE(c.a);
@@ -52,7 +49,8 @@ TEST_CASE("serial_less treats 0xFFFFFFFF as preceding 0 across the wrap") {
 }
 
 TEST_CASE("serial_less is false both ways for a pair exactly 2^31 apart") {
-    const std::uint32_t pairs[][2] = {{0, 0x80000000u}, {1, 0x80000001u}, {0x7FFFFFFFu, 0xFFFFFFFFu}, {2024061500u, 2024061500u + 0x80000000u}};
+    const std::uint32_t pairs[][2] = {
+        {0, 0x80000000u}, {1, 0x80000001u}, {0x7FFFFFFFu, 0xFFFFFFFFu}, {2024061500u, 2024061500u + 0x80000000u}};
     for (const auto& p : pairs) {
         CAPTURE(p[0]);
         CAPTURE(p[1]);
@@ -87,14 +85,11 @@ TEST_CASE("is_date_serial accepts YYYYMMDDnn with a real calendar date in 1970..
         bool date;
     };
     const Case cases[] = {
-        {2024061500u, true},
-        {2024061599u, true},
-        {2024123199u, true},
-        {1970010100u, true},   // first year accepted
-        {2099123199u, true},   // last year accepted
-        {1969123199u, false},  // year before 1970
-        {2100010100u, false},  // year after 2099
-        {2024022900u, true},   // Feb 29 in a leap year
+        {2024061500u, true},  {2024061599u, true}, {2024123199u, true}, {1970010100u, true},  // first year accepted
+        {2099123199u, true},                                                                  // last year accepted
+        {1969123199u, false},                                                                 // year before 1970
+        {2100010100u, false},                                                                 // year after 2099
+        {2024022900u, true},                                                                  // Feb 29 in a leap year
         {2000022900u, true},   // Feb 29 in a year divisible by 400
         {2023022900u, false},  // Feb 29 in a common year
         {2024023000u, false},  // Feb 30 never exists
@@ -105,10 +100,7 @@ TEST_CASE("is_date_serial accepts YYYYMMDDnn with a real calendar date in 1970..
         {2024043100u, false},  // Apr 31
         {2024063100u, false},  // Jun 31
         {2024073100u, true},   // Jul 31
-        {0u, false},
-        {1u, false},
-        {1000u, false},
-        {0xFFFFFFFFu, false},
+        {0u, false},          {1u, false},         {1000u, false},      {0xFFFFFFFFu, false},
     };
     for (const auto& c : cases) {
         CAPTURE(c.serial);

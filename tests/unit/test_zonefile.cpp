@@ -61,8 +61,7 @@ TEST_CASE("read_zone_text makes relative names absolute against the current $ORI
         "x A 192.0.2.3\n"
         "abs.example.net. A 192.0.2.4\n");
     CHECK(summary(entries) == std::vector<std::string>{"www.example.com. 300 A", "host.sub.example.com. 300 A",
-                                                       "x.other.sub.example.com. 300 A",
-                                                       "abs.example.net. 300 A"});
+                                                       "x.other.sub.example.com. 300 A", "abs.example.net. 300 A"});
     CHECK(wheres(entries) == std::vector<std::string>{"z.txt:2", "z.txt:4", "z.txt:6", "z.txt:7"});
 }
 
@@ -121,12 +120,12 @@ TEST_CASE("read_zone_text reads @ as the current origin") {
 
 TEST_CASE("read_zone_text joins an entry's lines inside parentheses and numbers later lines right") {
     auto entries = read_ok(
-        "$TTL 300\n"                  // 1
-        "@ SOA ns1 hostmaster (\n"    // 2
-        "      2024061501 ; serial\n" // 3
-        "      3600 600\n"            // 4
-        "      1209600 60 )\n"        // 5
-        "www A 192.0.2.1\n");         // 6
+        "$TTL 300\n"                   // 1
+        "@ SOA ns1 hostmaster (\n"     // 2
+        "      2024061501 ; serial\n"  // 3
+        "      3600 600\n"             // 4
+        "      1209600 60 )\n"         // 5
+        "www A 192.0.2.1\n");          // 6
     REQUIRE(entries.size() == 2);
     CHECK(entries[0].where == "z.txt:2");
     CHECK(record_to_text(entries[0].rec) ==
@@ -154,7 +153,7 @@ TEST_CASE("read_zone_text numbers an error after a multi-line entry by its own l
     CHECK(err.starts_with("z.txt:6: cannot parse A rdata '1.2.3'"));
 }
 
-TEST_CASE("read_zone_text skips comments but keeps ';' inside quotes as data") {
+TEST_CASE("read_zone_text skips comments but keeps a semicolon inside quotes as data") {
     auto entries = read_ok(
         "; a whole-line comment\n"
         "$TTL 300 ; trailing comment on a directive\n"
@@ -178,6 +177,12 @@ TEST_CASE("read_zone_text gives a line starting with white space the previous ow
     CHECK(summary(entries) == std::vector<std::string>{"www.example.com. 300 A", "www.example.com. 300 AAAA",
                                                        "www.example.com. 600 TXT", "other.example.com. 300 A",
                                                        "other.example.com. 300 A"});
+}
+
+TEST_CASE("read_zone_text accepts CRLF line ends") {
+    auto entries = read_ok("$TTL 300\r\nwww A 192.0.2.1\r\n\r\n  AAAA 2001:db8::1\r\n");
+    CHECK(summary(entries) == std::vector<std::string>{"www.example.com. 300 A", "www.example.com. 300 AAAA"});
+    CHECK(wheres(entries) == std::vector<std::string>{"z.txt:2", "z.txt:4"});
 }
 
 TEST_CASE("read_zone_text rejects a blank owner before any record") {
@@ -205,6 +210,13 @@ TEST_CASE("read_zone_text reads an unknown type in RFC 3597 form") {
     CHECK(entries[2].rec.rdata == Bytes{192, 0, 2, 1});
 }
 
+TEST_CASE("read_zone_text rejects an owner longer than 255 octets once made absolute") {
+    std::string owner = std::string(63, 'a') + "." + std::string(63, 'a') + "." + std::string(63, 'a') + "." +
+                        std::string(50, 'b');
+    std::string err = read_error("$TTL 300\n" + owner + " A 192.0.2.1\n");
+    CHECK(err.starts_with("z.txt:2: owner: "));
+}
+
 TEST_CASE("read_zone_text names the line of an unknown type mnemonic") {
     CHECK(read_error("$TTL 300\nwww A 192.0.2.1\nwww BOGUS 1 2 3\n") == "z.txt:3: unknown RR type 'BOGUS'");
 }
@@ -220,7 +232,7 @@ TEST_CASE("read_zone_text reports bad rdata as NAME:LINE:") {
         {"$TTL 300\nwww MX mail\n", "z.txt:2: cannot parse MX rdata 'mail'"},
     };
     for (const auto& c : cases) {
-        CAPTURE(c.text);
+        INFO("text: ", std::string(c.text));
         CHECK(read_error(c.text).starts_with(c.prefix));
     }
 }
@@ -236,14 +248,13 @@ TEST_CASE("read_zone_text reports directive and syntax errors with the line") {
         {"$TTL 300\nwww 300 HS A 192.0.2.1\n", "z.txt:2: class HS is not supported (only IN)"},
         {"$TTL\n", "z.txt:1: $TTL takes exactly one TTL"},
         {"$ORIGIN a. b.\n", "z.txt:1: $ORIGIN takes exactly one name"},
-        {"$GENERATE 1-10 h$ A 192.0.2.$\n",
-         "z.txt:1: $GENERATE (a BIND extension) is not supported; expand it first"},
+        {"$GENERATE 1-10 h$ A 192.0.2.$\n", "z.txt:1: $GENERATE (a BIND extension) is not supported; expand it first"},
         {"$BOGUS x\n", "z.txt:1: unknown directive '$BOGUS'"},
         {"$TTL 300\nwww\n", "z.txt:2: the record has no type"},
         {"$TTL 300\nwww A 192.0.2.1 )\n", "z.txt:2: ')' without a matching '('"},
     };
     for (const auto& c : cases) {
-        CAPTURE(c.text);
+        INFO("text: ", std::string(c.text));
         CHECK(read_error(c.text) == c.message);
     }
 }
@@ -302,7 +313,28 @@ TEST_CASE("read_zone_file refuses an $INCLUDE loop by depth") {
     std::string loop = dir.write("loop.zone", "$TTL 300\nwww A 192.0.2.1\n$INCLUDE loop.zone\n");
     auto r = read_zone_file(loop, "example.com.");
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().message == loop + ":3: $INCLUDE nested deeper than 16 files (a loop?)");
+    CHECK(r.error().message == loop + ":3: $INCLUDE nested more than 16 levels deep (a loop?)");
+}
+
+TEST_CASE("read_zone_file accepts $INCLUDE nested 16 levels deep and refuses 17") {
+    // f0 includes f1 ... includes fN; each file holds one record.
+    auto chain = [](const TempDir& dir, int levels) {
+        for (int i = 0; i <= levels; ++i) {
+            std::string text = "h" + std::to_string(i) + " A 192.0.2.1\n";
+            if (i < levels) text += "$INCLUDE f" + std::to_string(i + 1) + ".zone\n";
+            dir.write("f" + std::to_string(i) + ".zone", (i == 0 ? "$TTL 300\n" : "") + text);
+        }
+        return read_zone_file(dir.file("f0.zone"), "example.com.");
+    };
+    TempDir ok_dir;
+    auto ok = chain(ok_dir, 16);
+    if (!ok.ok()) FAIL(ok.error().message);
+    CHECK(ok->size() == 17);
+    CHECK(ok->back().rec.owner == "h16.example.com.");
+    TempDir deep_dir;
+    auto deep = chain(deep_dir, 17);
+    REQUIRE_FALSE(deep.ok());
+    CHECK(deep.error().message == deep_dir.file("f16.zone") + ":2: $INCLUDE nested more than 16 levels deep (a loop?)");
 }
 
 TEST_CASE("read_zone_file names an $INCLUDE file that cannot be opened") {
@@ -352,7 +384,7 @@ TEST_CASE("write_zone_text output reads back to the same records") {
     auto first = read_ok(text);
     std::vector<Record> original = records_of(first);
     std::string written = write_zone_text("example.com.", original);
-    CAPTURE(written);
+    INFO("written: ", written);
     auto again = read_ok(written, "example.com.");
     std::vector<Record> reread = records_of(again);
     sort_canonical(original);
@@ -365,13 +397,17 @@ TEST_CASE("write_zone_text writes $ORIGIN, then the SOA, then the rest in canoni
         "$TTL 300\n"
         "z A 192.0.2.9\n"
         "a A 192.0.2.1\n"
+        "@ MX 10 mail\n"
         "@ NS ns1\n"
-        "@ SOA ns1 hostmaster 7 3600 600 1209600 60\n");
+        "@ SOA ns1 hostmaster 7 3600 600 1209600 60\n"
+        "@ A 192.0.2.10\n");
     std::string written = write_zone_text("example.com.", records_of(entries));
     CHECK(written ==
           "$ORIGIN example.com.\n"
           "example.com.\t300\tIN\tSOA\tns1.example.com. hostmaster.example.com. 7 3600 600 1209600 60\n"
+          "example.com.\t300\tIN\tA\t192.0.2.10\n"
           "example.com.\t300\tIN\tNS\tns1.example.com.\n"
+          "example.com.\t300\tIN\tMX\t10 mail.example.com.\n"
           "a.example.com.\t300\tIN\tA\t192.0.2.1\n"
           "z.example.com.\t300\tIN\tA\t192.0.2.9\n");
 }
