@@ -121,12 +121,9 @@ public:
 
     // Header + question (copied as sent: the QNAME keeps its case).
     void begin(bool with_question) {
-        w_.put16(q_.id);
-        w_.put16(0);
-        w_.put16(with_question ? 1 : 0);
-        w_.put16(0);
-        w_.put16(0);
-        w_.put16(0);
+        const std::uint8_t header[kHeader] = {static_cast<std::uint8_t>(q_.id >> 8), static_cast<std::uint8_t>(q_.id),
+                                              0, 0, 0, static_cast<std::uint8_t>(with_question ? 1 : 0), 0, 0, 0, 0, 0, 0};
+        w_.put(header, kHeader);
         if (with_question) {
             w_.put(query_.data() + kHeader, q_.question_end - kHeader);
             w_.remember_name(kHeader);

@@ -6,9 +6,10 @@
 namespace pooldns::dns {
 
 void WireWriter::remember_name(std::size_t at) {
+    std::size_t length = wire_name_length({buf_ + at, pos_ - at});
     std::size_t i = at;
     while (i < pos_ && buf_[i] != 0 && (buf_[i] & 0xc0) == 0) {
-        remember(i);
+        remember(i, length - (i - at));
         i += buf_[i] + 1u;
     }
 }
@@ -37,13 +38,14 @@ bool WireWriter::name(std::span<const std::uint8_t> wire) {
     // Longest suffix first: the first suffix found in the dictionary wins.
     std::size_t off = 0;
     while (off < wire.size() && wire[off] != 0) {
+        auto suffix_len = static_cast<std::uint8_t>(wire.size() - off);
         for (std::size_t d = 0; d < dict_n_; ++d) {
-            if (same_name(dict_[d], wire.data() + off)) {
+            if (dict_len_[d] == suffix_len && same_name(dict_[d], wire.data() + off)) {
                 if (pos_ + off + 2 > limit_) return false;
                 std::size_t start = pos_;
                 std::memcpy(buf_ + pos_, wire.data(), off);
                 pos_ += off;
-                for (std::size_t k = 0; k < off; k += wire[k] + 1u) remember(start + k);
+                for (std::size_t k = 0; k < off; k += wire[k] + 1u) remember(start + k, wire.size() - k);
                 return pointer(dict_[d]);
             }
         }
@@ -51,7 +53,7 @@ bool WireWriter::name(std::span<const std::uint8_t> wire) {
     }
     std::size_t start = pos_;
     if (!put(wire.data(), wire.size())) return false;
-    for (std::size_t k = 0; k + 1 < wire.size(); k += wire[k] + 1u) remember(start + k);
+    for (std::size_t k = 0; k + 1 < wire.size(); k += wire[k] + 1u) remember(start + k, wire.size() - k);
     return true;
 }
 
@@ -92,17 +94,59 @@ bool WireWriter::rdata(std::uint16_t type, std::span<const std::uint8_t> rd) {
     }
 }
 
+// True for the types whose rdata holds names this writer compresses.
+static bool has_compressible_names(std::uint16_t type) {
+    switch (type) {
+        case LDNS_RR_TYPE_NS:
+        case LDNS_RR_TYPE_CNAME:
+        case LDNS_RR_TYPE_PTR:
+        case LDNS_RR_TYPE_MD:
+        case LDNS_RR_TYPE_MF:
+        case LDNS_RR_TYPE_MB:
+        case LDNS_RR_TYPE_MG:
+        case LDNS_RR_TYPE_MR:
+        case LDNS_RR_TYPE_MX:
+        case LDNS_RR_TYPE_SOA:
+        case LDNS_RR_TYPE_MINFO:
+            return true;
+        default:
+            return false;
+    }
+}
+
 bool WireWriter::owner_and_rdata(const Snapshot& snap, const RRset& set, std::size_t owner_at,
                                  std::span<const std::uint8_t> owner, Section section, std::uint32_t ttl) {
     Mark m = mark();
     auto data = snap.data_of(set);
+    // TYPE, CLASS and TTL are the same for every RR of the set: build them once.
+    const std::uint8_t fixed[8] = {static_cast<std::uint8_t>(set.type >> 8), static_cast<std::uint8_t>(set.type), 0,
+                                   LDNS_RR_CLASS_IN, static_cast<std::uint8_t>(ttl >> 24),
+                                   static_cast<std::uint8_t>(ttl >> 16), static_cast<std::uint8_t>(ttl >> 8),
+                                   static_cast<std::uint8_t>(ttl)};
+    const std::uint8_t pointer_to_owner[2] = {static_cast<std::uint8_t>(0xc0 | (owner_at >> 8)),
+                                              static_cast<std::uint8_t>(owner_at)};
+    bool plain = !has_compressible_names(set.type);
     std::size_t p = 0;
     for (std::uint16_t k = 0; k < set.count; ++k) {
         std::size_t rdlen = (std::size_t{data[p]} << 8) | data[p + 1];
+        if (owner.empty() && plain) {
+            // The common case (A, AAAA, TXT... at the QNAME): one bounds check,
+            // then the owner pointer, the fixed part, RDLENGTH and RDATA as stored.
+            if (pos_ + 2 + 8 + 2 + rdlen > limit_) {
+                rewind(m);
+                return false;
+            }
+            std::memcpy(buf_ + pos_, pointer_to_owner, 2);
+            std::memcpy(buf_ + pos_ + 2, fixed, 8);
+            std::memcpy(buf_ + pos_ + 10, data.data() + p, 2 + rdlen);
+            pos_ += 12 + rdlen;
+            p += 2 + rdlen;
+            continue;
+        }
         auto rd = data.subspan(p + 2, rdlen);
         p += 2 + rdlen;
-        bool ok = owner.empty() ? pointer(owner_at) : name(owner);
-        ok = ok && put16(set.type) && put16(LDNS_RR_CLASS_IN) && put32(ttl);
+        bool ok = owner.empty() ? put(pointer_to_owner, 2) : name(owner);
+        ok = ok && put(fixed, 8);
         std::size_t rdlen_at = pos_;
         ok = ok && put16(0) && rdata(set.type, rd);
         if (!ok) {

@@ -75,15 +75,22 @@ private:
     bool rdata(std::uint16_t type, std::span<const std::uint8_t> rd);
     // True when the name at packet offset `at` equals `wire` (case-insensitive).
     bool same_name(std::size_t at, const std::uint8_t* wire) const;
-    void remember(std::size_t at) {
-        if (at < 0x4000 && dict_n_ < kDict) dict_[dict_n_++] = static_cast<std::uint16_t>(at);
+    // Records that a name of `length` octets (uncompressed) starts at `at`.
+    void remember(std::size_t at, std::size_t length) {
+        if (at < 0x4000 && dict_n_ < kDict) {
+            dict_[dict_n_] = static_cast<std::uint16_t>(at);
+            dict_len_[dict_n_++] = static_cast<std::uint8_t>(length);
+        }
     }
 
     static constexpr std::size_t kDict = 64;
     std::uint8_t* buf_;
     std::size_t limit_;
     std::size_t pos_ = 0;
+    // Names already in the packet: where each suffix starts and its full length,
+    // so a candidate is compared only when the lengths agree.
     std::uint16_t dict_[kDict];
+    std::uint8_t dict_len_[kDict];
     std::size_t dict_n_ = 0;
     std::uint16_t counts_[3] = {0, 0, 0};
 };
