@@ -88,11 +88,8 @@ int main(int argc, char** argv) {
         log(LogLevel::Error, "start_failed", "reason=\"{}\"", st.error().message);
         return 1;
     }
-    server.start();
-    std::string listening;
-    for (const auto& a : addresses) listening += (listening.empty() ? "" : ",") + a.text;
-    log(LogLevel::Info, "listening", "dns={} transports=udp,tcp threads={} db={}", listening, threads, db_path);
-
+    // Signal handlers before any worker answers: a signal that arrives early
+    // must stop or reload the server, not kill it.
     uv_signal_t sigterm, sigint, sighup;
     struct Context {
         Reloader* reloader;
@@ -114,6 +111,11 @@ int main(int argc, char** argv) {
         log(LogLevel::Info, "sighup", "action=reload");
         static_cast<Context*>(h->data)->reloader->force();
     }, SIGHUP);
+
+    server.start();
+    std::string listening;
+    for (const auto& a : addresses) listening += (listening.empty() ? "" : ",") + a.text;
+    log(LogLevel::Info, "listening", "dns={} transports=udp,tcp threads={} db={}", listening, threads, db_path);
 
     uv_run(loop, UV_RUN_DEFAULT);
     server.stop();

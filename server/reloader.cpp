@@ -13,7 +13,7 @@ constexpr std::uint64_t kPollMs = 200;  // edits are served within this plus the
 }
 
 Reloader::Reloader(uv_loop_t* loop, std::string db_path, dns::SnapshotBox& box)
-    : loop_(loop), path_(std::move(db_path)), box_(box) {}
+    : loop_(loop), path_(std::move(db_path)), box_(box), notifier_(loop) {}
 
 Status Reloader::open_db() {
     auto db = Database::open(path_, OpenMode::ReadWriteExisting);
@@ -35,6 +35,7 @@ Status Reloader::start() {
     const auto& s = **snap;
     log(LogLevel::Info, "load", "zones={} records={} names={} memory_kib={} took_ms={:.1f}", s.zones().size(),
         s.record_count(), s.nodes().size(), s.memory_bytes() / 1024, ms);
+    notifier_.changed(nullptr, **snap);  // secondaries may have missed changes while we were down
     box_.publish(std::move(*snap));
     malloc_trim(0);  // hand the builder's temporary memory back to the system
     uv_timer_init(loop_, &timer_);
@@ -48,7 +49,10 @@ void Reloader::force() {
     poll();
 }
 
-void Reloader::stop() { uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr); }
+void Reloader::stop() {
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+    notifier_.stop();
+}
 
 void Reloader::poll() {
     if (building_) return;
@@ -109,7 +113,10 @@ void Reloader::begin_build(const char* why) {
             }
             log(LogLevel::Info, "reload", "why={} zones={} records={} took_ms={:.1f} serials={}", self->why_,
                 snap->zones().size(), snap->record_count(), ms, serials);
+            auto previous = self->box_.get();
+            self->notifier_.changed(previous.get(), *snap);
             self->box_.publish(std::move(snap));
+            previous.reset();
             malloc_trim(0);
         });
 }

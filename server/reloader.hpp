@@ -4,6 +4,7 @@
 #pragma once
 
 #include "dns/server.hpp"
+#include "notify.hpp"
 #include "pooldns/store.hpp"
 
 #include <uv.h>
@@ -32,6 +33,7 @@ private:
     uv_loop_t* loop_;
     std::string path_;
     dns::SnapshotBox& box_;
+    Notifier notifier_;
     std::optional<Database> db_;
     std::int64_t data_version_ = -1;
     ino_t inode_ = 0;

@@ -113,6 +113,15 @@ Result<EngineSettings> parse_settings(const std::vector<std::pair<std::string, s
             auto n = number(key, value, 1, 1000000);
             if (!n) return n.error();
             s.tcp_max_connections = static_cast<std::uint32_t>(*n);
+        } else if (key == "notify") {
+            s.notify.clear();
+            std::size_t i = 0;
+            while (i < value.size()) {
+                std::size_t j = value.find_first_of(" ,", i);
+                if (j == std::string::npos) j = value.size();
+                if (j > i) s.notify.push_back(value.substr(i, j - i));
+                i = j + 1;
+            }
         } else if (key == "query_log") {
             auto n = number(key, value, 0, 1);
             if (!n) return n.error();

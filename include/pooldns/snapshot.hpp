@@ -91,6 +91,7 @@ struct EngineSettings {
     std::uint32_t tcp_idle_timeout_ms = 10000;   // tcp_idle_timeout_ms
     std::uint32_t tcp_max_connections = 1000;    // tcp_max_connections (per server, split over threads)
     bool query_log = false;                      // query_log: 0/1
+    std::vector<std::string> notify;             // notify: "192.0.2.7 [2001:db8::7]:5300" (port 53 by default)
 };
 Result<EngineSettings> parse_settings(const std::vector<std::pair<std::string, std::string>>& rows);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <csignal>
 #include <cerrno>
 #include <cstring>
 
@@ -155,7 +156,13 @@ public:
         uv_loop_init(&loop_);
         uv_async_init(&loop_, &stop_, [](uv_async_t* h) { static_cast<Worker*>(h->data)->shutdown(); });
         stop_.data = this;
+        // Workers never take process signals: they go to the main loop's handlers.
+        sigset_t block, old;
+        sigemptyset(&block);
+        for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) sigaddset(&block, sig);
+        pthread_sigmask(SIG_BLOCK, &block, &old);
         thread_ = std::thread([this] { run(); });
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
     }
 
     void stop() {
