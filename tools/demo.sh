@@ -12,8 +12,11 @@ pooldns_install_missing build
 
 build=build/release
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DPOOLDNS_TESTS=OFF >/dev/null
-cmake --build "$build" -j "$(nproc)" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^-- ' || true
-[ "${PIPESTATUS[0]}" -eq 0 ]
+if ! cmake --build "$build" -j "$(nproc)" >"$build.log" 2>&1; then
+  grep -E 'error|Error' "$build.log" | head -n 40
+  echo "build failed (full log: $build.log)" >&2
+  exit 1
+fi
 ctl="$build/tools/pooldnsctl"
 server="$build/server/pooldns"
 port="${POOLDNS_DEMO_PORT:-5300}"

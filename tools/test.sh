@@ -20,8 +20,11 @@ run_suite() {  # name build-dir cmake-args...
   shift 2
   echo "=== $name: configure and build ($dir)"
   cmake -S . -B "$dir" -DPOOLDNS_WERROR=ON "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
-  cmake --build "$dir" -j "$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^-- |Consolidate compiler' || true
-  [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+  if ! cmake --build "$dir" -j "$jobs" >"$dir.build.log" 2>&1; then
+    grep -E 'error|Error' "$dir.build.log" | head -n 40
+    echo "$name: build failed (full log: $dir.build.log)" >&2
+    return 1
+  fi
   echo "=== $name: ctest"
   local log="$dir/ctest.log"
   set +e

@@ -122,8 +122,7 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
 
 class Worker {
 public:
-    Worker(SnapshotBox& box, ServerStats& stats, unsigned index, unsigned threads)
-        : box_(box), stats_(stats), index_(index), threads_(threads) {}
+    Worker(SnapshotBox& box, ServerStats& stats, unsigned threads) : box_(box), stats_(stats), threads_(threads) {}
 
     ~Worker() {
         for (auto& u : udp_) {
@@ -517,7 +516,6 @@ private:
 
     SnapshotBox& box_;
     ServerStats& stats_;
-    unsigned index_;
     unsigned threads_;
     std::thread thread_;
     uv_loop_t loop_{};
@@ -549,7 +547,7 @@ DnsServer::~DnsServer() { stop(); }
 
 Status DnsServer::open() {
     for (unsigned i = 0; i < threads_; ++i) {
-        auto w = std::make_unique<Worker>(box_, stats_, i, threads_);
+        auto w = std::make_unique<Worker>(box_, stats_, threads_);
         if (auto st = w->open(addresses_); !st) return st;
         workers_.push_back(std::move(w));
     }

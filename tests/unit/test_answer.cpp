@@ -404,7 +404,7 @@ TEST_CASE("opcodes other than QUERY and NOTIFY get NOTIMP") {
         q[2] = static_cast<std::uint8_t>((q[2] & 0x87) | (opcode << 3));
         auto r = ask(snap(), q);
         CHECK(r.rcode() == LDNS_RCODE_NOTIMPL);
-        CHECK(ldns_pkt_get_opcode(r.pkt.get()) == opcode);
+        CHECK(((r.wire[2] >> 3) & 0x0f) == opcode);  // read raw: ldns's opcode enum has no value for some
     }
 }
 
