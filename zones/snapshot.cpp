@@ -132,6 +132,25 @@ Result<EngineSettings> parse_settings(const std::vector<std::pair<std::string, s
     return s;
 }
 
+namespace {
+bool same_bytes(const std::uint8_t* a, const std::uint8_t* b, std::size_t n) {
+    // Names are short: compare 8 octets at a time, inline.
+    while (n >= 8) {
+        std::uint64_t x, y;
+        std::memcpy(&x, a, 8);
+        std::memcpy(&y, b, 8);
+        if (x != y) return false;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    while (n--) {
+        if (*a++ != *b++) return false;
+    }
+    return true;
+}
+}  // namespace
+
 const Node* Snapshot::find(const std::uint8_t* name, std::size_t len) const {
     if (table_.empty()) return nullptr;
     std::uint64_t h = hash_bytes(name, len);
@@ -139,10 +158,7 @@ const Node* Snapshot::find(const std::uint8_t* name, std::size_t len) const {
     for (std::uint64_t i = h & mask_;; i = (i + 1) & mask_) {
         const Slot& s = table_[i];
         if (s.node == kNone) return nullptr;
-        if (s.hash == h32) {
-            const Node& n = nodes_[s.node];
-            if (n.name_len == len && std::memcmp(names_.data() + n.name, name, len) == 0) return &n;
-        }
+        if (s.hash == h32 && s.name_len == len && same_bytes(names_.data() + s.name, name, len)) return &nodes_[s.node];
     }
 }
 
@@ -291,7 +307,7 @@ private:
         std::uint64_t h = hash_bytes(snap_->names_.data() + n.name, n.name_len);
         std::uint64_t slot = h & snap_->mask_;
         while (snap_->table_[slot].node != kNone) slot = (slot + 1) & snap_->mask_;
-        snap_->table_[slot] = {static_cast<std::uint32_t>(h), i};
+        snap_->table_[slot] = {static_cast<std::uint32_t>(h), i, n.name, n.name_len};
     }
 
     // The node of a wire name, created (with its empty non-terminals up to the

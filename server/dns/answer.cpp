@@ -57,25 +57,45 @@ bool skip_name(std::span<const std::uint8_t> msg, std::size_t& pos) {
     }
 }
 
+// Lower-cases ASCII letters 8 octets at a time. Label length octets (< 64) are
+// never in 'A'..'Z', so a whole wire name can go through it.
+void lower_copy(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) {
+    constexpr std::uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    while (n >= 8) {
+        std::uint64_t x;
+        std::memcpy(&x, src, 8);
+        std::uint64_t h = x & ~high;                     // each octet below 0x80
+        std::uint64_t ge_a = h + ones * (0x80 - 'A');    // high bit set where octet >= 'A'
+        std::uint64_t gt_z = h + ones * (0x7f - 'Z');    // high bit set where octet > 'Z'
+        std::uint64_t upper = ge_a & ~gt_z & ~x & high;  // ASCII 'A'..'Z' only
+        x |= upper >> 2;                                 // 0x80 >> 2 = 0x20, the case bit
+        std::memcpy(dst, &x, 8);
+        src += 8;
+        dst += 8;
+        n -= 8;
+    }
+    while (n--) *dst++ = ascii_lower(*src++);
+}
+
 // Parses the question: QNAME without compression, lower-cased into q.name.
 bool parse_question(std::span<const std::uint8_t> msg, Query& q) {
     std::size_t pos = kHeader;
+    std::size_t len = 0;
     while (true) {
-        if (pos >= msg.size()) return false;
-        std::uint8_t len = msg[pos];
-        if (len > 63) return false;  // compression in a QNAME or a bad label type
-        if (q.name_len + len + 1 > kMaxNameLength) return false;
-        if (len != 0) {
-            if (q.labels >= kMaxLabels) return false;
-            q.label_off[q.labels++] = static_cast<std::uint8_t>(q.name_len);
-        }
-        if (pos + len + 1 > msg.size()) return false;
-        q.name[q.name_len++] = len;
-        for (std::size_t k = 1; k <= len; ++k) q.name[q.name_len++] = ascii_lower(msg[pos + k]);
-        pos += len + 1u;
-        if (len == 0) break;
+        if (pos + len >= msg.size()) return false;
+        std::uint8_t label = msg[pos + len];
+        if (label > 63) return false;  // compression in a QNAME or a bad label type
+        if (label == 0) break;
+        if (q.labels >= kMaxLabels) return false;
+        q.label_off[q.labels++] = static_cast<std::uint8_t>(len);
+        len += label + 1u;
+        if (len + 1 > kMaxNameLength) return false;
     }
-    if (pos + 4 > msg.size()) return false;
+    ++len;  // the root label
+    if (pos + len + 4 > msg.size()) return false;
+    lower_copy(q.name, msg.data() + pos, len);
+    q.name_len = len;
+    pos += len;
     q.qtype = get16(&msg[pos]);
     q.qclass = get16(&msg[pos + 2]);
     q.question_end = pos + 4;
@@ -126,7 +146,7 @@ public:
         w_.put(header, kHeader);
         if (with_question) {
             w_.put(query_.data() + kHeader, q_.question_end - kHeader);
-            w_.remember_name(kHeader);
+            w_.defer_name(kHeader, q_.name_len);
         }
     }
 

@@ -1,4 +1,5 @@
-// DNS workers: UDP with recvmmsg/sendmmsg under uv_poll, TCP with libuv streams
+// DNS workers: UDP served by one blocking recvmmsg/sendmmsg thread per socket
+// (no event-loop round trip per datagram), TCP by the worker's libuv loop
 // (RFC 7766: length framing across any split, pipelined queries answered in
 // order, idle timeout, a connection cap that closes the least recently active
 // connection first), AXFR streamed as the client drains its socket.
@@ -25,7 +26,6 @@ namespace {
 constexpr int kUdpBatch = 64;
 constexpr std::size_t kUdpIn = 4096;
 constexpr std::size_t kUdpOut = 65535;
-constexpr int kUdpBatchesPerWakeup = 16;      // then yield to the other handles of the loop
 constexpr std::size_t kTcpHighWater = 256 * 1024;  // stop reading / pausing AXFR above this many unsent octets
 constexpr std::size_t kTcpMaxFrame = 65535;
 
@@ -54,7 +54,8 @@ std::string peer_text(const sockaddr_storage& sa) {
 
 // Creates a bound SO_REUSEPORT socket; errors name the address.
 Result<int> bound_socket(const ListenAddress& a, int type) {
-    int fd = ::socket(a.addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    // UDP sockets block (their thread sleeps in recvmmsg); TCP ones are libuv's.
+    int fd = ::socket(a.addr.ss_family, type | (type == SOCK_STREAM ? SOCK_NONBLOCK : 0) | SOCK_CLOEXEC, 0);
     if (fd < 0) return Error{fmt::format("{}: socket: {}", a.text, std::strerror(errno))};
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
@@ -64,6 +65,8 @@ Result<int> bound_socket(const ListenAddress& a, int type) {
         int size = 4 << 20;
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+        timeval tick{0, 500000};  // a stop request is seen within this even without the shutdown() wake-up
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof tick);
     }
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.len) != 0) {
         int err = errno;
@@ -161,21 +164,43 @@ public:
         for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) sigaddset(&block, sig);
         pthread_sigmask(SIG_BLOCK, &block, &old);
         thread_ = std::thread([this] { run(); });
+        for (auto& u : udp_) {
+            UdpSocket* sock = u.get();
+            sock->thread = std::thread([this, sock] { serve_udp(*sock); });
+        }
         pthread_sigmask(SIG_SETMASK, &old, nullptr);
     }
 
     void stop() {
+        stopping_.store(true, std::memory_order_relaxed);
+        // Wakes a thread blocked in recvmmsg: it returns at once on a shut-down socket.
+        for (auto& u : udp_) ::shutdown(u->fd, SHUT_RDWR);
         if (thread_.joinable()) uv_async_send(&stop_);
     }
     void join() {
+        for (auto& u : udp_) {
+            if (u->thread.joinable()) u->thread.join();
+        }
         if (thread_.joinable()) thread_.join();
     }
 
 private:
+    // One SO_REUSEPORT UDP socket and the thread that serves it. The thread
+    // blocks in recvmmsg (MSG_WAITFORONE), answers the batch, sends it with
+    // sendmmsg; every buffer is allocated once, here.
     struct UdpSocket {
         int fd = -1;
-        uv_poll_t poll{};
         Worker* owner = nullptr;
+        std::thread thread;
+        std::shared_ptr<const Snapshot> snap;
+        std::uint64_t version = 0;
+        std::uint8_t in[kUdpBatch][kUdpIn];
+        std::uint8_t out[kUdpBatch][kUdpOut];
+        iovec in_iov[kUdpBatch];
+        iovec out_iov[kUdpBatch];
+        mmsghdr in_msgs[kUdpBatch];
+        mmsghdr out_msgs[kUdpBatch];
+        sockaddr_storage peers[kUdpBatch];
     };
 
     struct Listener {
@@ -206,14 +231,6 @@ private:
 
     void run() {
         refresh();
-        for (auto& u : udp_) {
-            uv_poll_init(&loop_, &u->poll, u->fd);
-            u->poll.data = u.get();
-            uv_poll_start(&u->poll, UV_READABLE, [](uv_poll_t* h, int status, int) {
-                auto* s = static_cast<UdpSocket*>(h->data);
-                if (status == 0) s->owner->udp_ready(*s);
-            });
-        }
         for (int& fd : tcp_fds_) {
             auto l = std::make_unique<Listener>();
             l->owner = this;
@@ -231,7 +248,6 @@ private:
     }
 
     void shutdown() {
-        for (auto& u : udp_) uv_close(reinterpret_cast<uv_handle_t*>(&u->poll), nullptr);
         for (auto& l : listeners_) uv_close(reinterpret_cast<uv_handle_t*>(&l->tcp), nullptr);
         while (lru_head_) close(lru_head_);
         uv_close(reinterpret_cast<uv_handle_t*>(&stop_), nullptr);
@@ -248,49 +264,53 @@ private:
 
     // --- UDP ---------------------------------------------------------------
 
-    void udp_ready(UdpSocket& s) {
-        for (int round = 0; round < kUdpBatchesPerWakeup; ++round) {
-            for (int i = 0; i < kUdpBatch; ++i) {
-                in_iov_[i] = {in_[i], kUdpIn};
-                std::memset(&in_msgs_[i].msg_hdr, 0, sizeof(msghdr));
-                in_msgs_[i].msg_hdr.msg_iov = &in_iov_[i];
-                in_msgs_[i].msg_hdr.msg_iovlen = 1;
-                in_msgs_[i].msg_hdr.msg_name = &peers_[i];
-                in_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    void serve_udp(UdpSocket& s) {
+        for (int i = 0; i < kUdpBatch; ++i) {
+            s.in_iov[i] = {s.in[i], kUdpIn};
+            std::memset(&s.in_msgs[i].msg_hdr, 0, sizeof(msghdr));
+            s.in_msgs[i].msg_hdr.msg_iov = &s.in_iov[i];
+            s.in_msgs[i].msg_hdr.msg_iovlen = 1;
+            s.in_msgs[i].msg_hdr.msg_name = &s.peers[i];
+        }
+        while (!stopping_.load(std::memory_order_relaxed)) {
+            for (int i = 0; i < kUdpBatch; ++i) s.in_msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+            int n = recvmmsg(s.fd, s.in_msgs, kUdpBatch, MSG_WAITFORONE, nullptr);
+            if (n <= 0) continue;  // EINTR, a timeout, or the shutdown() that stops us
+            std::uint64_t v = box_.version();
+            if (v != s.version) {
+                s.snap = box_.get();
+                s.version = v;
             }
-            int n = recvmmsg(s.fd, in_msgs_, kUdpBatch, MSG_DONTWAIT, nullptr);
-            if (n <= 0) return;
-            refresh();
-            if (!snap_) return;
-            const Snapshot& snap = *snap_;
+            if (!s.snap) continue;
+            const Snapshot& snap = *s.snap;
             bool query_log = snap.settings().query_log;
             int replies = 0;
             for (int i = 0; i < n; ++i) {
-                PeerAddress peer = mapped(peers_[i]);
-                std::span<const std::uint8_t> q(in_[i], in_msgs_[i].msg_len);
-                Answered a = answer(q, snap, QueryContext{Transport::Udp, &peer}, std::span(out_[i], kUdpOut));
-                if (query_log) log_query(peers_[i], q, a, "udp");
+                PeerAddress peer = mapped(s.peers[i]);
+                std::span<const std::uint8_t> q(s.in[i], s.in_msgs[i].msg_len);
+                Answered a = answer(q, snap, QueryContext{Transport::Udp, &peer}, std::span(s.out[i], kUdpOut));
+                if (query_log) log_query(s.peers[i], q, a, "udp");
                 if (a.outcome != Outcome::Reply) continue;
-                out_iov_[replies] = {out_[i], a.size};
-                std::memset(&out_msgs_[replies].msg_hdr, 0, sizeof(msghdr));
-                out_msgs_[replies].msg_hdr.msg_iov = &out_iov_[replies];
-                out_msgs_[replies].msg_hdr.msg_iovlen = 1;
-                out_msgs_[replies].msg_hdr.msg_name = &peers_[i];
-                out_msgs_[replies].msg_hdr.msg_namelen = in_msgs_[i].msg_hdr.msg_namelen;
+                s.out_iov[replies] = {s.out[i], a.size};
+                std::memset(&s.out_msgs[replies].msg_hdr, 0, sizeof(msghdr));
+                s.out_msgs[replies].msg_hdr.msg_iov = &s.out_iov[replies];
+                s.out_msgs[replies].msg_hdr.msg_iovlen = 1;
+                s.out_msgs[replies].msg_hdr.msg_name = &s.peers[i];
+                s.out_msgs[replies].msg_hdr.msg_namelen = s.in_msgs[i].msg_hdr.msg_namelen;
                 ++replies;
             }
             stats_.udp_queries.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
             int sent = 0;
             while (sent < replies) {
-                int k = sendmmsg(s.fd, out_msgs_ + sent, static_cast<unsigned>(replies - sent), 0);
+                int k = sendmmsg(s.fd, s.out_msgs + sent, static_cast<unsigned>(replies - sent), 0);
                 if (k <= 0) {
                     if (errno == EINTR) continue;
                     break;  // the socket buffer is full: UDP may drop, as the network may
                 }
                 sent += k;
             }
-            if (n < kUdpBatch) return;
         }
+        s.snap.reset();
     }
 
     void log_query(const sockaddr_storage& sa, std::span<const std::uint8_t> q, const Answered& a,
@@ -529,14 +549,8 @@ private:
     Connection* lru_tail_ = nullptr;
     std::uint32_t connections_ = 0;
 
-    // Per-worker buffers, reused for every batch: nothing is allocated per query.
-    std::uint8_t in_[kUdpBatch][kUdpIn];
-    std::uint8_t out_[kUdpBatch][kUdpOut];
-    iovec in_iov_[kUdpBatch];
-    iovec out_iov_[kUdpBatch];
-    mmsghdr in_msgs_[kUdpBatch];
-    mmsghdr out_msgs_[kUdpBatch];
-    sockaddr_storage peers_[kUdpBatch];
+    std::atomic<bool> stopping_{false};
+    // The TCP answer buffer, reused for every query.
     std::uint8_t scratch_[kTcpMaxFrame];
 };
 

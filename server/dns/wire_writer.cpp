@@ -35,6 +35,20 @@ bool WireWriter::same_name(std::size_t at, const std::uint8_t* wire) const {
 }
 
 bool WireWriter::name(std::span<const std::uint8_t> wire) {
+    if (deferred_len_) {
+        // The question's labels go first, as if registered when it was written.
+        std::size_t at = deferred_at_, length = deferred_len_;
+        deferred_len_ = 0;
+        std::size_t saved = dict_n_;
+        std::uint16_t later[kDict];
+        std::uint8_t later_len[kDict];
+        std::memcpy(later, dict_, saved * sizeof dict_[0]);
+        std::memcpy(later_len, dict_len_, saved);
+        dict_n_ = 0;
+        for (std::size_t i = at; buf_[i] != 0; i += buf_[i] + 1u) remember(i, length - (i - at));
+        question_entries_ = dict_n_;
+        for (std::size_t k = 0; k < saved; ++k) remember(later[k], later_len[k]);
+    }
     // Longest suffix first: the first suffix found in the dictionary wins.
     std::size_t off = 0;
     while (off < wire.size() && wire[off] != 0) {

@@ -7,6 +7,7 @@
 #include "pooldns/wire_name.hpp"
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <span>
 
@@ -43,6 +44,12 @@ public:
 
     // Registers the label starts of a name already in the packet (the question).
     void remember_name(std::size_t at);
+    // Like remember_name, but only when a name is first compressed: most
+    // answers (A, AAAA at the QNAME) never need it.
+    void defer_name(std::size_t at, std::size_t length) {
+        deferred_at_ = at;
+        deferred_len_ = length;
+    }
 
     // Writes a wire name (any case), compressed against names in the packet.
     bool name(std::span<const std::uint8_t> wire);
@@ -66,7 +73,9 @@ public:
     Mark mark() const { return {pos_, dict_n_}; }
     void rewind(Mark m) {
         pos_ = m.pos;
-        dict_n_ = m.dict;
+        // The question's entries (added lazily, first in the dictionary) stay:
+        // the question itself is never rewound.
+        dict_n_ = std::max(m.dict, question_entries_);
     }
 
 private:
@@ -92,6 +101,9 @@ private:
     std::uint16_t dict_[kDict];
     std::uint8_t dict_len_[kDict];
     std::size_t dict_n_ = 0;
+    std::size_t deferred_at_ = 0;
+    std::size_t deferred_len_ = 0;
+    std::size_t question_entries_ = 0;
     std::uint16_t counts_[3] = {0, 0, 0};
 };
 
