@@ -158,7 +158,10 @@ const Node* Snapshot::find(const std::uint8_t* name, std::size_t len) const {
     for (std::uint64_t i = h & mask_;; i = (i + 1) & mask_) {
         const Slot& s = table_[i];
         if (s.node == kNone) return nullptr;
-        if (s.hash == h32 && s.name_len == len && same_bytes(names_.data() + s.name, name, len)) return &nodes_[s.node];
+        if (s.hash == h32) {
+            const Node& n = nodes_[s.node];
+            if (n.name_len == len && same_bytes(names_.data() + n.name, name, len)) return &n;
+        }
     }
 }
 
@@ -307,7 +310,7 @@ private:
         std::uint64_t h = hash_bytes(snap_->names_.data() + n.name, n.name_len);
         std::uint64_t slot = h & snap_->mask_;
         while (snap_->table_[slot].node != kNone) slot = (slot + 1) & snap_->mask_;
-        snap_->table_[slot] = {static_cast<std::uint32_t>(h), i, n.name, n.name_len};
+        snap_->table_[slot] = {static_cast<std::uint32_t>(h), i};
     }
 
     // The node of a wire name, created (with its empty non-terminals up to the

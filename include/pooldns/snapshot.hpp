@@ -135,13 +135,9 @@ public:
     static Result<std::shared_ptr<const Snapshot>> build(std::vector<ZoneData> zones, EngineSettings settings);
 
 private:
-    // The name's place is kept in the slot as well as in the node, so a lookup
-    // can fetch the name and the node in parallel instead of one after the other.
     struct Slot {
         std::uint32_t hash = 0;
         std::uint32_t node = kNone;
-        std::uint32_t name = 0;
-        std::uint32_t name_len = 0;
     };
     std::vector<Slot> table_;  // open addressing, at most half full
     std::uint64_t mask_ = 0;
