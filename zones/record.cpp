@@ -73,12 +73,6 @@ bool name_in_zone(std::string_view name, std::string_view zone) {
     return backslashes % 2 == 0;
 }
 
-int compare_names(std::string_view a, std::string_view b) {
-    RdfPtr x = dname_rdf(a), y = dname_rdf(b);
-    if (!x || !y) return a.compare(b);
-    return ldns_dname_compare(x.get(), y.get());
-}
-
 void sort_canonical(std::vector<Record>& records) {
     // ldns names are built once per record, not once per comparison.
     std::vector<RdfPtr> names;

@@ -168,7 +168,7 @@ const Node* Snapshot::find(const std::uint8_t* name, std::size_t len) const {
 std::size_t Snapshot::memory_bytes() const {
     return table_.capacity() * sizeof(Slot) + nodes_.capacity() * sizeof(Node) + rrsets_.capacity() * sizeof(RRset) +
            names_.capacity() + data_.capacity() + extras_.capacity() * sizeof(std::uint32_t) +
-           zones_.capacity() * sizeof(Zone);
+           zones_.capacity() * sizeof(Zone) + shadows_.capacity() * sizeof(ShadowRRset);
 }
 
 // Builds a Snapshot from zones and rows streamed in, in any order. Names are
@@ -426,7 +426,7 @@ private:
         return {};
     }
 
-    // Marks cuts, occluded names and wildcard parents.
+    // Marks cuts, links every name to the highest cut above it, and wildcard parents.
     void link_nodes() {
         auto& nodes = snap_->nodes_;
         std::vector<bool> zone_has_cut(snap_->zones_.size(), false);
@@ -449,7 +449,6 @@ private:
                 if (!a || (a->flags & kApex)) break;
                 if (a->flags & kCut) n.cut = index_of(a);
             }
-            if (n.cut != kNone && n.cut != i) n.flags |= kOccluded;
         }
     }
 

@@ -103,13 +103,4 @@ std::string wire_to_text(std::span<const std::uint8_t> name) {
     return out.empty() ? "." : out;
 }
 
-std::size_t wire_label_count(std::span<const std::uint8_t> name) {
-    std::size_t count = 0, i = 0;
-    while (i < name.size() && name[i] != 0) {
-        ++count;
-        i += name[i] + 1u;
-    }
-    return count;
-}
-
 }  // namespace pooldns

@@ -33,9 +33,6 @@ Result<std::string> canonical_name(std::string_view name, std::string_view origi
 Result<std::string> argument_name(std::string_view name, std::string_view origin, std::string_view what);
 // True when `name` equals or lies below `zone` (both canonical).
 bool name_in_zone(std::string_view name, std::string_view zone);
-// Canonical (RFC 4034 section 6.1) ordering of two canonical names.
-int compare_names(std::string_view a, std::string_view b);
-
 // Sorts records in canonical order (RFC 4034 section 6.1): owner, then type,
 // then rdata.
 void sort_canonical(std::vector<Record>& records);

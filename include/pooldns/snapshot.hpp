@@ -40,8 +40,7 @@ struct RRset {
 
 enum NodeFlags : std::uint8_t {
     kApex = 1,        // a zone's origin
-    kCut = 2,         // a delegation point: NS below the apex
-    kOccluded = 4,    // below a cut: served only as glue or through a referral
+    kCut = 2,         // a delegation point: NS below the apex (names below it: Node::cut)
 };
 
 struct Node {

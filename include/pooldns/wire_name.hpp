@@ -28,9 +28,6 @@ void lower_wire_name(std::span<std::uint8_t> name);
 // the end, has a label over 63 or a compression pointer, or exceeds 255 octets.
 std::size_t wire_name_length(std::span<const std::uint8_t> data);
 
-// Number of labels (not counting the root) of an uncompressed wire name.
-std::size_t wire_label_count(std::span<const std::uint8_t> name);
-
 // Presentation form of an uncompressed wire name, for logs ("www.example.com.").
 std::string wire_to_text(std::span<const std::uint8_t> name);
 

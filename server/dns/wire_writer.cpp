@@ -71,45 +71,13 @@ bool WireWriter::name(std::span<const std::uint8_t> wire) {
     return true;
 }
 
-bool WireWriter::rdata(std::uint16_t type, std::span<const std::uint8_t> rd) {
-    // RFC 3597 section 4: only the RFC 1035 types may have their names compressed.
-    auto compressed_name = [&](std::size_t at) -> std::size_t {
-        std::size_t n = wire_name_length(rd.subspan(at));
-        if (n == 0) return 0;
-        return name(rd.subspan(at, n)) ? n : 0;
-    };
-    switch (type) {
-        case LDNS_RR_TYPE_NS:
-        case LDNS_RR_TYPE_CNAME:
-        case LDNS_RR_TYPE_PTR:
-        case LDNS_RR_TYPE_MD:
-        case LDNS_RR_TYPE_MF:
-        case LDNS_RR_TYPE_MB:
-        case LDNS_RR_TYPE_MG:
-        case LDNS_RR_TYPE_MR: {
-            std::size_t n = compressed_name(0);
-            return n != 0 && n == rd.size();
-        }
-        case LDNS_RR_TYPE_MX: {
-            if (rd.size() < 3 || !put(rd.data(), 2)) return false;
-            std::size_t n = compressed_name(2);
-            return n != 0 && n + 2 == rd.size();
-        }
-        case LDNS_RR_TYPE_SOA:
-        case LDNS_RR_TYPE_MINFO: {
-            std::size_t a = compressed_name(0);
-            if (a == 0) return false;
-            std::size_t b = compressed_name(a);
-            if (b == 0) return false;
-            return put(rd.data() + a + b, rd.size() - a - b);
-        }
-        default:
-            return put(rd.data(), rd.size());
-    }
-}
+namespace {
 
-// True for the types whose rdata holds names this writer compresses.
-static bool has_compressible_names(std::uint16_t type) {
+// Where names sit in the rdata of the types whose names may be compressed
+// (RFC 3597 section 4: only the RFC 1035 types).
+enum class NameLayout : std::uint8_t { None, OneName, PreferenceThenName, TwoNamesThenFixed };
+
+NameLayout name_layout(std::uint16_t type) {
     switch (type) {
         case LDNS_RR_TYPE_NS:
         case LDNS_RR_TYPE_CNAME:
@@ -119,13 +87,46 @@ static bool has_compressible_names(std::uint16_t type) {
         case LDNS_RR_TYPE_MB:
         case LDNS_RR_TYPE_MG:
         case LDNS_RR_TYPE_MR:
+            return NameLayout::OneName;
         case LDNS_RR_TYPE_MX:
+            return NameLayout::PreferenceThenName;
         case LDNS_RR_TYPE_SOA:
         case LDNS_RR_TYPE_MINFO:
-            return true;
+            return NameLayout::TwoNamesThenFixed;
         default:
-            return false;
+            return NameLayout::None;
     }
+}
+
+}  // namespace
+
+bool WireWriter::rdata(std::uint16_t type, std::span<const std::uint8_t> rd) {
+    auto compressed_name = [&](std::size_t at) -> std::size_t {
+        std::size_t n = wire_name_length(rd.subspan(at));
+        if (n == 0) return 0;
+        return name(rd.subspan(at, n)) ? n : 0;
+    };
+    switch (name_layout(type)) {
+        case NameLayout::OneName: {
+            std::size_t n = compressed_name(0);
+            return n != 0 && n == rd.size();
+        }
+        case NameLayout::PreferenceThenName: {
+            if (rd.size() < 3 || !put(rd.data(), 2)) return false;
+            std::size_t n = compressed_name(2);
+            return n != 0 && n + 2 == rd.size();
+        }
+        case NameLayout::TwoNamesThenFixed: {
+            std::size_t a = compressed_name(0);
+            if (a == 0) return false;
+            std::size_t b = compressed_name(a);
+            if (b == 0) return false;
+            return put(rd.data() + a + b, rd.size() - a - b);
+        }
+        case NameLayout::None:
+            break;
+    }
+    return put(rd.data(), rd.size());
 }
 
 bool WireWriter::owner_and_rdata(const Snapshot& snap, const RRset& set, std::size_t owner_at,
@@ -139,7 +140,7 @@ bool WireWriter::owner_and_rdata(const Snapshot& snap, const RRset& set, std::si
                                    static_cast<std::uint8_t>(ttl)};
     const std::uint8_t pointer_to_owner[2] = {static_cast<std::uint8_t>(0xc0 | (owner_at >> 8)),
                                               static_cast<std::uint8_t>(owner_at)};
-    bool plain = !has_compressible_names(set.type);
+    bool plain = name_layout(set.type) == NameLayout::None;
     std::size_t p = 0;
     for (std::uint16_t k = 0; k < set.count; ++k) {
         std::size_t rdlen = (std::size_t{data[p]} << 8) | data[p + 1];

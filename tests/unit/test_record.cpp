@@ -348,14 +348,6 @@ TEST_CASE("SOA field access rejects rdata that is not an SOA") {
     CHECK_FALSE(soa_serial(longer).ok());
 }
 
-TEST_CASE("compare_names orders names canonically") {
-    CHECK(compare_names("example.", "example.") == 0);
-    CHECK(compare_names("example.", "a.example.") < 0);
-    CHECK(compare_names("a.example.", "example.") > 0);
-    CHECK(compare_names("z.a.example.", "a.z.example.") < 0);  // compared from the rightmost label
-    CHECK(compare_names("z.a.example.", "zabc.a.example.") < 0);
-}
-
 TEST_CASE("sort_canonical orders owners as in RFC 4034 section 6.1") {
     // RFC 4034 section 6.1's example, in its canonical (lower-case) forms.
     const std::vector<std::string> expected = {
