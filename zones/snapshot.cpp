@@ -422,8 +422,50 @@ private:
             if (!minimum || !serial) return Error{fmt::format("zone '{}': SOA rdata is malformed", z.origin)};
             z.negative_ttl = std::min(soa->ttl, *minimum);
             z.serial = *serial;
+            precompile_negative_soa(z, rdata);
         }
         return {};
+    }
+
+    void precompile_negative_soa(Zone& z, const std::vector<std::uint8_t>& rdata) {
+        std::string_view apex = as_key(snap_->names_.data() + snap_->nodes_[z.apex].name, snap_->nodes_[z.apex].name_len);
+        z.apex_len = static_cast<std::uint8_t>(apex.size());
+        auto& out = z.negative_soa;
+        auto slot = [&] {
+            z.negative_soa_slots.push_back(static_cast<std::uint16_t>(out.size()));
+            out.push_back(0xc0);
+            out.push_back(0);
+        };
+        // A name from the rdata: the labels above the apex, then a slot; or the
+        // whole name when it lies outside the zone.
+        auto name = [&](std::size_t at) -> std::size_t {
+            std::size_t n = wire_name_length({rdata.data() + at, rdata.size() - at});
+            std::uint8_t lower[kMaxNameLength];
+            std::memcpy(lower, rdata.data() + at, n);
+            lower_wire_name({lower, n});
+            std::string_view whole = as_key(lower, n);
+            if (whole.size() >= apex.size() && whole.ends_with(apex) && label_boundary(whole, whole.size() - apex.size())) {
+                out.insert(out.end(), rdata.begin() + static_cast<std::ptrdiff_t>(at),
+                           rdata.begin() + static_cast<std::ptrdiff_t>(at + n - apex.size()));
+                slot();
+            } else {
+                out.insert(out.end(), rdata.begin() + static_cast<std::ptrdiff_t>(at),
+                           rdata.begin() + static_cast<std::ptrdiff_t>(at + n));
+            }
+            return n;
+        };
+        slot();  // the owner: the apex itself
+        const std::uint32_t ttl = z.negative_ttl;
+        out.insert(out.end(), {0, LDNS_RR_TYPE_SOA, 0, LDNS_RR_CLASS_IN, static_cast<std::uint8_t>(ttl >> 24),
+                               static_cast<std::uint8_t>(ttl >> 16), static_cast<std::uint8_t>(ttl >> 8),
+                               static_cast<std::uint8_t>(ttl), 0, 0});
+        std::size_t rdlen_at = out.size() - 2;
+        std::size_t a = name(0);
+        std::size_t b = name(a);
+        out.insert(out.end(), rdata.begin() + static_cast<std::ptrdiff_t>(a + b), rdata.end());
+        std::size_t rdlen = out.size() - rdlen_at - 2;
+        out[rdlen_at] = static_cast<std::uint8_t>(rdlen >> 8);
+        out[rdlen_at + 1] = static_cast<std::uint8_t>(rdlen);
     }
 
     // Marks cuts, links every name to the highest cut above it, and wildcard parents.

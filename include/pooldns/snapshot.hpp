@@ -73,6 +73,13 @@ struct Zone {
     std::uint32_t serial = 0;
     std::size_t records = 0;
     std::uint32_t parent = kNone;     // the zone we also serve that holds this zone's cut, if any
+    // The negative-answer SOA RR in wire form (TTL = negative_ttl), its owner and
+    // the parts of MNAME/RNAME inside the zone replaced by 2-octet pointer slots
+    // that point at the apex. In an answer about a name in this zone the apex is
+    // a suffix of the QNAME, so the slots are patched and the RR copied whole.
+    std::vector<std::uint8_t> negative_soa;
+    std::vector<std::uint16_t> negative_soa_slots;
+    std::uint8_t apex_len = 0;        // wire length of the origin
 };
 
 // A network prefix for allow-lists: IPv4 addresses are held as ::ffff:a.b.c.d.

@@ -199,8 +199,16 @@ private:
         return ok;
     }
 
-    void put_negative(std::uint32_t zone) {
+    // The SOA for NXDOMAIN/NODATA. About a name in the QNAME's own zone the
+    // apex is a suffix of the QNAME, so the precompiled RR is patched to point
+    // there; otherwise (a CNAME into another zone) it is written name by name.
+    void put_negative(std::uint32_t zone, bool about_qname = false) {
         const Zone& z = snap_.zone(zone);
+        if (about_qname && z.apex_len <= q_.name_len) {
+            std::size_t apex_at = kHeader + q_.name_len - z.apex_len;
+            if (!w_.precompiled(z.negative_soa, z.negative_soa_slots, apex_at, Section::Authority)) tc_ = true;
+            return;
+        }
         const Node& apex = snap_.node(z.apex);
         if (!w_.rrset(snap_, snap_.rrset_at(z.soa), snap_.name_of(apex), Section::Authority, z.negative_ttl)) {
             tc_ = true;
@@ -283,7 +291,7 @@ std::uint8_t Responder::resolve() {
         if (!node) {
             // RFC 4592: the source of synthesis is "*." + the closest encloser.
             if (encloser->wildcard == kNone) {
-                put_negative(zone);
+                put_negative(zone, is_qname);
                 return kNxDomain;
             }
             data = &snap_.node(encloser->wildcard);
@@ -307,7 +315,7 @@ std::uint8_t Responder::resolve() {
             // RFC 8482: one RRset is enough.
             auto sets = snap_.rrsets_of(*data);
             if (sets.empty()) {
-                put_negative(zone);
+                put_negative(zone, is_qname);
             } else {
                 put_answer(sets[0], owner, is_qname);
             }
@@ -319,7 +327,7 @@ std::uint8_t Responder::resolve() {
         }
         const RRset* cname = snap_.rrset(*data, LDNS_RR_TYPE_CNAME);
         if (!cname) {
-            put_negative(zone);
+            put_negative(zone, is_qname);
             return kNoError;
         }
         if (!put_answer(*cname, owner, is_qname)) return kNoError;

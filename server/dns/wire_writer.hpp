@@ -63,6 +63,18 @@ public:
     bool rrset(const Snapshot& snap, const RRset& set, std::span<const std::uint8_t> owner, Section section,
                std::uint32_t ttl_override = kNone);
 
+    // Copies a precompiled RR whose pointer slots (offsets in `rr`) all point
+    // at `target`, a packet offset. All or nothing.
+    bool precompiled(std::span<const std::uint8_t> rr, std::span<const std::uint16_t> slots, std::size_t target,
+                     Section section) {
+        if (pos_ + rr.size() > limit_) return false;
+        std::memcpy(buf_ + pos_, rr.data(), rr.size());
+        for (std::uint16_t at : slots) set16(pos_ + at, 0xc000u | static_cast<std::uint32_t>(target));
+        pos_ += rr.size();
+        add_count(section, 1);
+        return true;
+    }
+
     std::uint16_t count(Section s) const { return counts_[static_cast<int>(s)]; }
     void add_count(Section s, std::uint16_t n) { counts_[static_cast<int>(s)] = static_cast<std::uint16_t>(counts_[static_cast<int>(s)] + n); }
 

@@ -89,6 +89,18 @@ TEST_CASE("NXDOMAIN carries the SOA with TTL min(SOA TTL, MINIMUM)") {
     CHECK(r.authority() == std::vector<std::string>{kSoa});
 }
 
+TEST_CASE("the negative SOA is compressed against the QNAME: its owner and names point into the question") {
+    auto r = ask(snap(), "NoThing.Example.COM.", LDNS_RR_TYPE_A);
+    CHECK(r.rcode() == LDNS_RCODE_NXDOMAIN);
+    // 12 header + 25 question + SOA: 2 owner pointer + 10 fixed + ("ns1" + pointer) 6
+    // + ("hostmaster" + pointer) 13 + 20 = 51.
+    CHECK(r.wire.size() == 12 + 25 + 51);
+    REQUIRE(r.authority().size() == 1);
+    // The owner takes the question's case (it is the same name); the data is the zone's.
+    CHECK(r.authority()[0] == rr("Example.COM.", 300, "SOA",
+                                 "ns1.Example.COM. hostmaster.Example.COM. 2026010101 3600 600 86400 300"));
+}
+
 TEST_CASE("NODATA answers NOERROR with the SOA in authority") {
     auto r = ask(snap(), "www.example.com.", LDNS_RR_TYPE_AAAA);
     CHECK(r.rcode() == LDNS_RCODE_NOERROR);
