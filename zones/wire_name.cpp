@@ -86,7 +86,12 @@ std::string wire_to_text(std::span<const std::uint8_t> name) {
         std::size_t n = name[i];
         for (std::size_t k = 1; k <= n && i + k < name.size(); ++k) {
             std::uint8_t c = name[i + k];
-            if (c == '.' || c == '\\') {
+            // Everything a master-file reader treats specially is escaped, so
+            // the text reads back as the same name: '"' (which ldns leaves
+            // bare), a leading '$' (a directive at the start of a line).
+            bool special = c == '.' || c == '\\' || c == '"' || c == ';' || c == '(' || c == ')' ||
+                           (c == '$' && out.empty());
+            if (special) {
                 out += '\\';
                 out += static_cast<char>(c);
             } else if (c < 0x21 || c > 0x7e) {

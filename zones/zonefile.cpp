@@ -118,7 +118,8 @@ private:
         Token t;
         while (i_ < s_.size()) {
             char c = s_[i_];
-            if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ';' || c == '(' || c == ')' || c == '"') break;
+            // A '"' inside a token is data: ldns prints one unescaped in a name.
+            if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ';' || c == '(' || c == ')') break;
             t.text += c;
             ++i_;
             if (c == '\\' && i_ < s_.size() && s_[i_] != '\n') t.text += s_[i_++];
@@ -160,6 +161,19 @@ public:
     // `dir` is where $INCLUDE paths are relative to; empty refuses $INCLUDE.
     Status read(std::string_view text, std::string_view name, const std::optional<std::filesystem::path>& dir,
                 Scope scope, int depth) {
+        // Master files are text: a raw control octet (a NUL would even cut the
+        // record short on its way to ldns) must be written as \DDD.
+        int line = 1;
+        for (unsigned char c : text) {
+            if (c == '\n') {
+                ++line;
+            } else if (c < 0x20 && c != '\t' && c != '\r') {
+                return Error{fmt::format("{}:{}: control character 0x{:02x} in the text; write it as \\{:03}", name,
+                                         line, c, c)};
+            } else if (c == 0x7f) {
+                return Error{fmt::format("{}:{}: control character 0x7f in the text; write it as \\127", name, line)};
+            }
+        }
         Lexer lex(text);
         while (true) {
             auto next = lex.next();

@@ -28,7 +28,8 @@ void lower_wire_name(std::span<std::uint8_t> name);
 // the end, has a label over 63 or a compression pointer, or exceeds 255 octets.
 std::size_t wire_name_length(std::span<const std::uint8_t> data);
 
-// Presentation form of an uncompressed wire name, for logs ("www.example.com.").
+// Presentation form of an uncompressed wire name ("www.example.com."), escaped
+// so that the zone-file reader reads it back as the same name.
 std::string wire_to_text(std::span<const std::uint8_t> name);
 
 // A fast hash of short byte strings (names): 8 octets at a time, multiply and
