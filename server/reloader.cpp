@@ -76,8 +76,12 @@ void Reloader::poll() {
         failing_ = true;
         return;
     }
-    if (v == data_version_ && !forced_ && !failing_) return;
-    const char* why = forced_ ? "signal" : (failing_ ? "retry" : "change");
+    bool changed = v != data_version_;
+    // After a failure, try again on the next change, or every few seconds for
+    // the causes that need none (a file made readable again).
+    bool retry = failing_ && std::chrono::steady_clock::now() - build_start_ > std::chrono::seconds(5);
+    if (!changed && !forced_ && !retry) return;
+    const char* why = forced_ ? "signal" : (changed ? "change" : "retry");
     forced_ = false;
     data_version_ = v;
     begin_build(why);

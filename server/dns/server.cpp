@@ -427,6 +427,12 @@ private:
             const Zone& z = c->transfer_snap->zone(a.zone);
             log(LogLevel::Info, "axfr_start", "client={} zone={} serial={} records={}", peer_text(c->peer_sa),
                 z.origin, z.serial, z.records);
+            // Queries pipelined behind a transfer wait in the socket, not in our
+            // buffer: stop reading until the transfer is sent.
+            if (c->reading) {
+                uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+                c->reading = false;
+            }
             pump_transfer(c);
         }
     }
@@ -479,7 +485,7 @@ private:
         touch(c);
         if (c->transfer) pump_transfer(c);
         if (!c->transfer && c->in_used >= 2) process(c);  // queries pipelined behind a transfer
-        if (!c->reading && c->pending.size() <= kTcpHighWater / 2) start_reading(c);
+        if (!c->reading && !c->transfer && c->pending.size() <= kTcpHighWater / 2) start_reading(c);
         flush(c);
     }
 

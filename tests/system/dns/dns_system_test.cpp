@@ -195,6 +195,13 @@ public:
         REQUIRE_MESSAGE(r.exit_code == 0, "pooldnsctl" << cmd << " failed: " << r.output);
     }
 
+    // Imports a zone file written from `text` into the database.
+    void import_zone(const std::string& origin, const std::string& text) {
+        auto path = dir_.path() / (origin + "zone");
+        write_file(path, text);
+        ctl_ok({"zone", "import", origin, path.string()});
+    }
+
     void set_setting(const std::string& key, const std::string& value) {
         auto err = sql_exec(db_, "INSERT INTO settings(key, value) VALUES(" + sql_quote(key) + ", " + sql_quote(value) +
                                      ") ON CONFLICT(key) DO UPDATE SET value = excluded.value");
@@ -629,6 +636,45 @@ TEST_CASE_FIXTURE(DnsFixture, "AXFR over TCP from 127.0.0.1 returns the SOA firs
     std::sort(body.begin(), body.end());
     CHECK(body == norm_sorted(zone_records()));
     MESSAGE("AXFR: " << rrs.size() << " RRs in " << messages << " messages");
+}
+
+TEST_CASE_FIXTURE(DnsFixture, "queries pipelined behind a large AXFR are answered after it, on the same connection") {
+    // A transfer larger than the server's 256 KiB output high-water mark, with
+    // about 105 KB of queries pipelined behind it in the same stream: the
+    // transfer comes first and whole, then every answer in order.
+    std::string text = "$ORIGIN bulk.test.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n";
+    for (int i = 0; i < 20000; ++i) text += "host" + std::to_string(i) + " TXT \"padding to make the transfer large\"\n";
+    import_zone("bulk.test.", text);
+    start();
+    Bytes batch = TcpClient::frame(make_query("bulk.test.", LDNS_RR_TYPE_AXFR, {.id = 500}));
+    const int pipelined = 3000;  // about 105 KB of queries
+    for (int i = 0; i < pipelined; ++i) {
+        auto f = TcpClient::frame(make_query("www.example.com.", LDNS_RR_TYPE_A, {.id = static_cast<std::uint16_t>(1000 + i)}));
+        batch.insert(batch.end(), f.begin(), f.end());
+    }
+    auto c = TcpClient::connect(v4());
+    REQUIRE(c.has_value());
+    std::thread writer([&] { c->send_all(batch); });  // may block until the server reads again
+    auto d = deadline_in(20000);
+    std::size_t rrs = 0;
+    int soas = 0;
+    while (soas < 2) {
+        auto r = c->recv_response(d);
+        REQUIRE_MESSAGE(r.has_value(), "the transfer stopped after " << rrs << " RRs");
+        REQUIRE(r->id() == 500);
+        for (const auto& rr : r->answer_in_order()) {
+            ++rrs;
+            if (rr.find("\tSOA\t") != std::string::npos) ++soas;
+        }
+    }
+    CHECK(rrs == 20003 + 1);
+    for (int i = 0; i < pipelined; ++i) {
+        auto r = c->recv_response(d);
+        REQUIRE_MESSAGE(r.has_value(), "pipelined answer #" << i << " missing");
+        REQUIRE(r->id() == 1000 + i);
+        CHECK(r->answer() == www_a());
+    }
+    writer.join();
 }
 
 TEST_CASE_FIXTURE(DnsFixture, "AXFR from a client not in the allow-list is REFUSED") {
