@@ -36,6 +36,19 @@ int target_offset(std::uint16_t type) {
     }
 }
 
+// A setting's list: items separated by spaces or commas.
+std::vector<std::string> split_list(std::string_view value) {
+    std::vector<std::string> out;
+    std::size_t i = 0;
+    while (i < value.size()) {
+        std::size_t j = value.find_first_of(" ,", i);
+        if (j == std::string_view::npos) j = value.size();
+        if (j > i) out.emplace_back(value.substr(i, j - i));
+        i = j + 1;
+    }
+    return out;
+}
+
 }  // namespace
 
 Result<Prefix> parse_prefix(std::string_view text) {
@@ -94,16 +107,10 @@ Result<EngineSettings> parse_settings(const std::vector<std::pair<std::string, s
             s.edns_udp_size = static_cast<std::uint16_t>(*n);
         } else if (key == "axfr_allow") {
             s.axfr_allow.clear();
-            std::size_t i = 0;
-            while (i < value.size()) {
-                std::size_t j = value.find_first_of(" ,", i);
-                if (j == std::string::npos) j = value.size();
-                if (j > i) {
-                    auto p = parse_prefix(std::string_view(value).substr(i, j - i));
-                    if (!p) return Error{fmt::format("setting axfr_allow: {}", p.error().message)};
-                    s.axfr_allow.push_back(*p);
-                }
-                i = j + 1;
+            for (const auto& item : split_list(value)) {
+                auto p = parse_prefix(item);
+                if (!p) return Error{fmt::format("setting axfr_allow: {}", p.error().message)};
+                s.axfr_allow.push_back(*p);
             }
         } else if (key == "tcp_idle_timeout_ms") {
             auto n = number(key, value, 100, 3600000);
@@ -114,14 +121,7 @@ Result<EngineSettings> parse_settings(const std::vector<std::pair<std::string, s
             if (!n) return n.error();
             s.tcp_max_connections = static_cast<std::uint32_t>(*n);
         } else if (key == "notify") {
-            s.notify.clear();
-            std::size_t i = 0;
-            while (i < value.size()) {
-                std::size_t j = value.find_first_of(" ,", i);
-                if (j == std::string::npos) j = value.size();
-                if (j > i) s.notify.push_back(value.substr(i, j - i));
-                i = j + 1;
-            }
+            s.notify = split_list(value);
         } else if (key == "query_log") {
             auto n = number(key, value, 0, 1);
             if (!n) return n.error();

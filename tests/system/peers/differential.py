@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Differential test driver for differential.sh: sends every query of a list to
 two DNS servers with kdig (+json, RFC 8427), normalises both replies and
-compares them section by section. Differences listed in KNOWN_DIFFERENCES.md
+compares them section by section. Differences listed in docs/KNOWN-DIFFERENCES.md
 (by query ID and the parts that differ) are reported but do not fail the run.
 
 usage: differential.py QUERIES KNOWN_MD OUTDIR NAME_A=ADDR@PORT NAME_B=ADDR@PORT

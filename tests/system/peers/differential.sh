@@ -4,7 +4,7 @@
 # replies are compared section by section by differential.py: rcode, header
 # flags, question, EDNS, and the answer, authority and additional sections as
 # sets of RRs (owner lower-cased; TTL, class, type and rdata bytes exact).
-# A difference fails the test unless KNOWN_DIFFERENCES.md lists it, by query
+# A difference fails the test unless docs/KNOWN-DIFFERENCES.md lists it, by query
 # ID and the parts that differ, with the reason which side is right.
 #
 # usage: differential.sh PATH-TO-pooldns PATH-TO-pooldnsctl
@@ -93,11 +93,11 @@ pass "pooldns and nsd hold the same data for ${ZONES[*]}"
 
 # --- the queries ------------------------------------------------------------------
 rc=0
-python3 "$HERE/differential.py" "$HERE/queries.txt" "$HERE/KNOWN_DIFFERENCES.md" "$T/out" \
+python3 "$HERE/differential.py" "$HERE/queries.txt" "$HERE/../../../docs/KNOWN-DIFFERENCES.md" "$T/out" \
     "pooldns=127.0.0.1@$PPORT" "nsd=127.0.0.1@$NPORT" >"$T/report.txt" || rc=$?
 cat "$T/report.txt"
 case $rc in
     0) pass "no unexpected differences" ;;
-    1) fail "unexpected differences between pooldns and nsd (see above; add an entry to KNOWN_DIFFERENCES.md only if pooldns is right or both are)" ;;
+    1) fail "unexpected differences between pooldns and nsd (see above; add an entry to docs/KNOWN-DIFFERENCES.md only if pooldns is right or both are)" ;;
     *) fail "differential.py could not run (exit $rc)" ;;
 esac
