@@ -2,8 +2,10 @@
 # Builds and runs every test of pooldns on Debian 12, installing what is missing:
 #   1. a -Werror build and its ctest suite (unit, system, fuzz-corpus replay);
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   3. the libFuzzer targets (clang), each run for $POOLDNS_FUZZ_SECONDS (default 30).
-# Ends with one line "N passed, N failed" over all three; exits non-zero on any failure.
+#   3. the libFuzzer targets (clang), each run for $POOLDNS_FUZZ_SECONDS (default 30);
+#   4. the server's threaded tests (system.dns) under ThreadSanitizer: a race
+#      makes the server exit non-zero, which fails the test.
+# Ends with one line "N passed, N failed" over all suites; exits non-zero on any failure.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -28,7 +30,7 @@ run_suite() {  # name build-dir cmake-args...
   echo "=== $name: ctest"
   local log="$dir/ctest.log"
   set +e
-  (cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 600) | tee "$log"
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 600 ${POOLDNS_CTEST_FILTER:+-R "$POOLDNS_CTEST_FILTER"}) | tee "$log"
   set -e
   local total fails
   total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$log" | tail -n1)
@@ -48,6 +50,8 @@ run_suite "asan+ubsan" build/sanitize -DCMAKE_BUILD_TYPE=Debug -DPOOLDNS_SANITIZ
 POOLDNS_FUZZ_SECONDS="$fuzz_seconds" run_suite "fuzz" build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DPOOLDNS_FUZZ=ON \
   -DPOOLDNS_FUZZ_SECONDS="$fuzz_seconds"
+TSAN_OPTIONS="halt_on_error=1 exitcode=66" POOLDNS_CTEST_FILTER="^system\.dns$" run_suite "tsan" build/tsan \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DPOOLDNS_TSAN=ON
 
 echo
 echo "total: $passed passed, $failed failed"

@@ -25,10 +25,11 @@ export POOLDNS_DB="$dir/p.db"
 sec_port=$(free_port)
 cat > "$dir/secondary.py" <<'PY'
 import socket, sys, time
-port, out, ignore_first = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+port, out, ignore_first, ready = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", port))
 s.settimeout(0.2)
+open(ready, "w").close()         # bound: pooldns may start now
 deadline = time.time() + 30      # bounded: stops by itself
 seen = 0
 with open(out, "a", buffering=1) as log:
@@ -54,12 +55,7 @@ with open(out, "a", buffering=1) as log:
         reply[2] = (data[2] | 0x80)     # QR, same opcode and AA
         s.sendto(bytes(reply), peer)
 PY
-python3 "$dir/secondary.py" "$sec_port" "$dir/notifies" 1 &
-pids+=($!)
-
-sqlite3 "$POOLDNS_DB" "INSERT INTO settings VALUES ('notify', '127.0.0.1:$sec_port')"
-dns_port=$(free_port)
-"$pooldns" --db "$POOLDNS_DB" --dns "127.0.0.1:$dns_port" --threads 1 --log-level debug 2>"$dir/pooldns.log" &
+python3 "$dir/secondary.py" "$sec_port" "$dir/notifies" 1 "$dir/ready" &
 pids+=($!)
 
 wait_for() {  # pattern file seconds
@@ -69,6 +65,17 @@ wait_for() {  # pattern file seconds
     sleep 0.05
   done
 }
+deadline=$((SECONDS + 10))
+until [ -e "$dir/ready" ]; do
+  [ $SECONDS -lt $deadline ] || fail "the test secondary did not start"
+  sleep 0.05
+done
+
+sqlite3 "$POOLDNS_DB" "INSERT INTO settings VALUES ('notify', '127.0.0.1:$sec_port')"
+dns_port=$(free_port)
+"$pooldns" --db "$POOLDNS_DB" --dns "127.0.0.1:$dns_port" --threads 1 --log-level debug 2>"$dir/pooldns.log" &
+pids+=($!)
+
 
 echo "check: start-up notifies every zone, and retries an unanswered NOTIFY"
 wait_for "notify_acked zone=notify.test." "$dir/pooldns.log" 10 || fail "no acknowledged NOTIFY for notify.test. at start-up"
