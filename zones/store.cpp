@@ -63,10 +63,6 @@ Statement& Statement::bind(int index, std::nullopt_t) {
     return *this;
 }
 
-Statement& Statement::bind(int index, const std::optional<std::string>& text) {
-    return text ? bind(index, std::string_view(*text)) : bind(index, std::nullopt);
-}
-
 bool Statement::step() {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
@@ -91,11 +87,6 @@ std::string Statement::column_text(int col) const {
     const auto* p = sqlite3_column_text(stmt_, col);
     int n = sqlite3_column_bytes(stmt_, col);
     return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
-}
-
-std::optional<std::string> Statement::column_optional_text(int col) const {
-    if (column_is_null(col)) return std::nullopt;
-    return column_text(col);
 }
 
 std::vector<std::uint8_t> Statement::column_blob(int col) const {

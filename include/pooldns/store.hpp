@@ -46,7 +46,6 @@ public:
     Statement& bind(int index, std::string_view text);
     Statement& bind(int index, std::span<const std::uint8_t> blob);
     Statement& bind(int index, std::nullopt_t);
-    Statement& bind(int index, const std::optional<std::string>& text);
     Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
     Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
     Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
@@ -68,7 +67,6 @@ public:
 
     std::int64_t column_int(int col) const;
     std::string column_text(int col) const;
-    std::optional<std::string> column_optional_text(int col) const;
     std::vector<std::uint8_t> column_blob(int col) const;
     // Views into SQLite's row buffer, valid until the next step()/reset(): for
     // bulk readers that must not allocate per row.
