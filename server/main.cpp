@@ -1,11 +1,13 @@
 // pooldns: the authoritative DNS server. Wires the store, the reloader and the
 // DNS workers together; runs in the foreground and logs to stderr.
+#include "checker.hpp"
 #include "dns/server.hpp"
 #include "pooldns/log.hpp"
 #include "reloader.hpp"
 
 #include <uv.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <thread>
@@ -78,7 +80,8 @@ int main(int argc, char** argv) {
 
     uv_loop_t* loop = uv_default_loop();
     dns::SnapshotBox box;
-    Reloader reloader(loop, db_path, box);
+    auto health = std::make_shared<HealthTable>();
+    Reloader reloader(loop, db_path, box, health);
     if (auto st = reloader.start(); !st) {
         log(LogLevel::Error, "start_failed", "db={} reason=\"{}\"", db_path, st.error().message);
         return 1;
@@ -88,6 +91,34 @@ int main(int argc, char** argv) {
         log(LogLevel::Error, "start_failed", "reason=\"{}\"", st.error().message);
         return 1;
     }
+    health::CheckerOptions checker_options;
+    checker_options.db_path = db_path;
+    health::Checker checker(box, health, checker_options);
+    if (auto st = checker.start(); !st) {
+        log(LogLevel::Error, "start_failed", "reason=\"{}\"", st.error().message);
+        return 1;
+    }
+    // The checker must never die silently: its loop ticks every 100 ms; a
+    // silence of 3 s is logged (and `pooldnsctl status` shows the heartbeat).
+    uv_timer_t watchdog;
+    uv_timer_init(loop, &watchdog);
+    struct Watch {
+        health::Checker* checker;
+        bool stalled = false;
+    } watch{&checker};
+    watchdog.data = &watch;
+    uv_timer_start(&watchdog, [](uv_timer_t* t) {
+        auto* w = static_cast<Watch*>(t->data);
+        auto now = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  std::chrono::steady_clock::now().time_since_epoch()).count());
+        std::uint64_t beat = w->checker->stats().heartbeat_ms.load(std::memory_order_relaxed);
+        bool stalled = now > beat + 3000;
+        if (stalled && !w->stalled) log(LogLevel::Error, "health_checker_stalled", "silent_ms={}", now - beat);
+        if (!stalled && w->stalled) log(LogLevel::Info, "health_checker_recovered", "silent_ms={}", now - beat);
+        w->stalled = stalled;
+    }, 1000, 1000);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&watchdog));
+
     // Signal handlers before any worker answers: a signal that arrives early
     // must stop or reload the server, not kill it.
     uv_signal_t sigterm, sigint, sighup;
@@ -118,10 +149,16 @@ int main(int argc, char** argv) {
     log(LogLevel::Info, "listening", "dns={} transports=udp,tcp threads={} db={}", listening, threads, db_path);
 
     uv_run(loop, UV_RUN_DEFAULT);
+    checker.stop();
+    uv_close(reinterpret_cast<uv_handle_t*>(&watchdog), nullptr);
+    uv_run(loop, UV_RUN_NOWAIT);
     server.stop();
     const auto& s = server.stats();
-    log(LogLevel::Info, "stopped", "udp_queries={} tcp_queries={} tcp_connections={} transfers={}",
-        s.udp_queries.load(), s.tcp_queries.load(), s.tcp_connections.load(), s.transfers.load());
+    log(LogLevel::Info, "stopped",
+        "udp_queries={} tcp_queries={} tcp_connections={} transfers={} probes={} late={} max_late_ms={:.1f} flips={}",
+        s.udp_queries.load(), s.tcp_queries.load(), s.tcp_connections.load(), s.transfers.load(),
+        checker.stats().probes.load(), checker.stats().late.load(), checker.stats().max_late_us.load() / 1000.0,
+        checker.stats().flips.load());
     uv_loop_close(loop);
     return 0;
 }

@@ -15,8 +15,13 @@ namespace {
 constexpr std::uint64_t kPollMs = 200;  // edits are served within this plus the build time
 }
 
-Reloader::Reloader(uv_loop_t* loop, std::string db_path, dns::SnapshotBox& box)
-    : loop_(loop), path_(std::move(db_path)), box_(box), notifier_(loop) {}
+Reloader::Reloader(uv_loop_t* loop, std::string db_path, dns::SnapshotBox& box, std::shared_ptr<HealthTable> health)
+    : loop_(loop), path_(std::move(db_path)), box_(box), health_(std::move(health)), notifier_(loop) {}
+
+std::int64_t Reloader::generation() const {
+    auto st = db_->prepare("SELECT value FROM generation WHERE id = 1");
+    return st.step() ? st.column_int(0) : -1;
+}
 
 Status Reloader::open_db() {
     auto db = Database::open(path_, OpenMode::ReadWriteExisting);
@@ -25,6 +30,7 @@ Status Reloader::open_db() {
     struct stat st {};
     inode_ = ::stat(path_.c_str(), &st) == 0 ? st.st_ino : 0;
     data_version_ = -1;
+    generation_ = -1;
     return {};
 }
 
@@ -32,7 +38,8 @@ Status Reloader::start() {
     if (auto st = open_db(); !st) return st;
     auto start = std::chrono::steady_clock::now();
     data_version_ = db_->data_version();
-    auto snap = dns::load_snapshot(*db_);
+    generation_ = generation();
+    auto snap = dns::load_snapshot(*db_, health_);
     if (!snap) return snap.error();
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     const auto& s = **snap;
@@ -68,22 +75,26 @@ void Reloader::poll() {
             return;
         }
     }
-    std::int64_t v;
+    std::int64_t v, g = generation_;
     try {
         v = db_->data_version();
+        // The checker's own writes (member_health, the heartbeat) move
+        // data_version every second; only a configuration change is worth a build.
+        if (v != data_version_) g = generation();
     } catch (const StoreError& e) {
         if (!failing_) log(LogLevel::Error, "reload_failed", "db={} reason=\"{}\" serving=previous", path_, e.what());
         failing_ = true;
         return;
     }
-    bool changed = v != data_version_;
+    bool changed = v != data_version_ && g != generation_;
+    data_version_ = v;
     // After a failure, try again on the next change, or every few seconds for
     // the causes that need none (a file made readable again).
     bool retry = failing_ && std::chrono::steady_clock::now() - build_start_ > std::chrono::seconds(5);
     if (!changed && !forced_ && !retry) return;
     const char* why = forced_ ? "signal" : (changed ? "change" : "retry");
     forced_ = false;
-    data_version_ = v;
+    generation_ = g;
     begin_build(why);
 }
 
@@ -99,7 +110,7 @@ void Reloader::begin_build(const char* why) {
             // a rebuild takes the idle time, not the time queries need.
             setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
             auto* self = static_cast<Reloader*>(w->data);
-            self->result_ = dns::load_snapshot(*self->db_);
+            self->result_ = dns::load_snapshot(*self->db_, self->health_);
         },
         [](uv_work_t* w, int) {
             auto* self = static_cast<Reloader*>(w->data);

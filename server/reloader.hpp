@@ -19,7 +19,8 @@ namespace pooldns {
 
 class Reloader {
 public:
-    Reloader(uv_loop_t* loop, std::string db_path, dns::SnapshotBox& box);
+    // Snapshots take their pools' health slots from `health` (shared with the checker).
+    Reloader(uv_loop_t* loop, std::string db_path, dns::SnapshotBox& box, std::shared_ptr<HealthTable> health);
     // Opens the database and publishes the first snapshot; errors are fatal at start-up.
     Status start();
     void force();  // SIGHUP
@@ -29,13 +30,16 @@ private:
     void poll();
     void begin_build(const char* why);
     Status open_db();
+    std::int64_t generation() const;
 
     uv_loop_t* loop_;
     std::string path_;
     dns::SnapshotBox& box_;
+    std::shared_ptr<HealthTable> health_;
     Notifier notifier_;
     std::optional<Database> db_;
     std::int64_t data_version_ = -1;
+    std::int64_t generation_ = -1;  // the store's configuration generation the snapshot was built from
     ino_t inode_ = 0;
     uv_timer_t timer_{};
     uv_work_t work_{};

@@ -15,7 +15,7 @@ namespace {
 // Timestamps are UTC text in ISO 8601 so the CLI, sqlite3 and humans read them alike.
 #define POOLDNS_NOW "(strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
 
-constexpr std::array<std::string_view, 3> kMigrations = {
+constexpr std::array<std::string_view, 4> kMigrations = {
     // 1: zones and their records, settings, the audit log.
     R"sql(
 CREATE TABLE zones (
@@ -123,6 +123,55 @@ CREATE TABLE vips (
     idle_timeout_s INTEGER NOT NULL DEFAULT 1800 CHECK (idle_timeout_s > 0),
     created_at    TEXT NOT NULL DEFAULT )sql" POOLDNS_NOW R"sql(,
     CHECK ((tls_cert IS NULL) = (tls_key IS NULL))
+);
+)sql",
+    // 4: pool options for degraded TTL and probe source, host-record TTL, one host
+    // per server, the configuration generation and the checker's heartbeat.
+    R"sql(
+ALTER TABLE pools ADD COLUMN degraded_ttl INTEGER CHECK (degraded_ttl IS NULL OR degraded_ttl BETWEEN 0 AND 2147483647);
+ALTER TABLE pools ADD COLUMN source TEXT;   -- probe source address, NULL: the kernel's choice
+ALTER TABLE servers ADD COLUMN ttl INTEGER NOT NULL DEFAULT 3600 CHECK (ttl BETWEEN 0 AND 2147483647);
+CREATE UNIQUE INDEX servers_host ON servers (host);
+CREATE INDEX members_server ON members (server_id);
+-- Bumped by every change to what the server serves (triggers below; record
+-- edits always write an audit row). The server rebuilds its snapshot only when
+-- it moves, so the health writer's own commits never cost a rebuild.
+CREATE TABLE generation (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    value  INTEGER NOT NULL
+);
+INSERT INTO generation (id, value) VALUES (1, 0);
+CREATE TRIGGER generation_zones_insert AFTER INSERT ON zones BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_zones_update AFTER UPDATE ON zones BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_zones_delete AFTER DELETE ON zones BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_settings_insert AFTER INSERT ON settings BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_settings_update AFTER UPDATE ON settings BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_settings_delete AFTER DELETE ON settings BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_servers_insert AFTER INSERT ON servers BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_servers_update AFTER UPDATE ON servers BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_servers_delete AFTER DELETE ON servers BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_server_addresses_insert AFTER INSERT ON server_addresses BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_server_addresses_update AFTER UPDATE ON server_addresses BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_server_addresses_delete AFTER DELETE ON server_addresses BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_pools_insert AFTER INSERT ON pools BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_pools_update AFTER UPDATE ON pools BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_pools_delete AFTER DELETE ON pools BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_members_insert AFTER INSERT ON members BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_members_update AFTER UPDATE ON members BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_members_delete AFTER DELETE ON members BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_vips_insert AFTER INSERT ON vips BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_vips_update AFTER UPDATE ON vips BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_vips_delete AFTER DELETE ON vips BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_audit_insert AFTER INSERT ON audit BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+-- The running health checker: written by the server about once a second.
+CREATE TABLE checker (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    pid           INTEGER NOT NULL,
+    started_at    TEXT NOT NULL,
+    heartbeat_at  TEXT NOT NULL,
+    targets       INTEGER NOT NULL DEFAULT 0,   -- distinct (address, check) pairs probed
+    probes        INTEGER NOT NULL DEFAULT 0,   -- probes completed since start
+    late          INTEGER NOT NULL DEFAULT 0    -- probes started later than their deadline
 );
 )sql",
 };

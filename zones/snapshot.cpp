@@ -3,6 +3,7 @@
 #include "pooldns/snapshot.hpp"
 
 #include "pooldns/ldns_ptr.hpp"
+#include "pooldns/pool_store.hpp"
 #include "pooldns/store.hpp"
 
 #include <arpa/inet.h>
@@ -250,9 +251,47 @@ public:
         return {};
     }
 
+    // A/AAAA of a server's host name, in whichever zone we serve holds it.
+    Status add_host_record(std::string_view owner, std::uint16_t type, std::uint32_t ttl,
+                           std::span<const std::uint8_t> rdata) {
+        std::uint8_t wire[kMaxNameLength];
+        std::size_t n = name_to_wire(owner, wire);
+        if (n == 0) return Error{fmt::format("server host '{}' is not a valid name", owner)};
+        lower_wire_name({wire, n});
+        std::uint32_t zi = owning_zone(as_key(wire, n));
+        if (zi == kNone) return {};  // served elsewhere
+        return add_record(zi, owner, type, ttl, rdata);
+    }
+
+    // A pool: its node (so an empty pool answers NODATA, not NXDOMAIN), its
+    // members as the node's RRset of the pool's type, and later its Pool.
+    Status add_pool(PoolData pool) {
+        std::uint8_t wire[kMaxNameLength];
+        std::size_t n = name_to_wire(pool.fqdn, wire);
+        if (n == 0) return Error{fmt::format("pool '{}' is not a valid name", pool.fqdn)};
+        lower_wire_name({wire, n});
+        std::uint32_t zi = owning_zone(as_key(wire, n));
+        if (zi == kNone) return Error{fmt::format("pool '{}' lies in no zone we serve", pool.fqdn)};
+        node_for(as_key(wire, n), zi);
+        for (const auto& m : pool.members) {
+            auto octets = address_octets(m.address);
+            if (octets.size() != (pool.type == LDNS_RR_TYPE_A ? 4u : 16u)) {
+                return Error{fmt::format("pool '{}': member address '{}' does not fit type {}", pool.fqdn, m.address,
+                                         pool.type)};
+            }
+            if (!m.enabled) continue;
+            if (auto s = add_record(zi, pool.fqdn, pool.type, pool.ttl, octets); !s) return s;
+        }
+        pools_pending_.push_back(std::move(pool));
+        return {};
+    }
+
+    void set_health(std::shared_ptr<HealthTable> health) { health_ = std::move(health); }
+
     Result<std::shared_ptr<const Snapshot>> finish() {
         finish_rrsets();
         if (auto st = finish_zones(); !st) return st.error();
+        if (auto st = link_pools(); !st) return st.error();
         link_nodes();
         link_extras();
         snap_->nodes_.shrink_to_fit();
@@ -494,6 +533,82 @@ private:
         }
     }
 
+    Status link_pools() {
+        std::unordered_map<std::string, std::uint32_t> by_name;
+        for (std::uint32_t pi = 0; pi < pools_pending_.size(); ++pi) by_name.emplace(pools_pending_[pi].fqdn, pi);
+        std::unordered_map<std::string, std::uint32_t> target_of_key;
+        for (std::uint32_t pi = 0; pi < pools_pending_.size(); ++pi) {
+            const PoolData& in = pools_pending_[pi];
+            std::uint8_t wire[kMaxNameLength];
+            std::size_t n = name_to_wire(in.fqdn, wire);
+            lower_wire_name({wire, n});
+            const Node* node = lookup(as_key(wire, n));
+            Pool pool;
+            pool.node = index_of(node);
+            pool.type = in.type;
+            pool.all_down = in.all_down;
+            pool.max_records = in.max_records;
+            pool.ttl = in.ttl;
+            pool.degraded_ttl = in.degraded_ttl;
+            if (in.all_down == AllDown::Backup) {
+                auto it = by_name.find(in.backup);
+                if (it == by_name.end()) return Error{fmt::format("pool '{}': backup pool '{}' does not exist", in.fqdn, in.backup)};
+                pool.backup = it->second;
+            }
+            pool.members = static_cast<std::uint32_t>(snap_->pool_members_.size());
+            const RRset* set = snap_->rrset(*node, in.type);
+            for (const auto& m : in.members) {
+                auto octets = address_octets(m.address);
+                PoolMember pm;
+                pm.weight = m.weight;
+                // Find this member's RR in the node's RRset (sorted by the builder).
+                bool found = false;
+                if (set && m.enabled) {
+                    std::size_t pos = set->data;
+                    for (std::uint16_t k = 0; k < set->count && !found; ++k) {
+                        std::size_t rdlen = (std::size_t{snap_->data_[pos]} << 8) | snap_->data_[pos + 1];
+                        if (rdlen == octets.size() && std::memcmp(&snap_->data_[pos + 2], octets.data(), rdlen) == 0) {
+                            pm.rdata = static_cast<std::uint32_t>(pos);
+                            found = true;
+                        }
+                        pos += 2 + rdlen;
+                    }
+                }
+                if (!found && m.enabled) return Error{fmt::format("pool '{}': member {} has no record", in.fqdn, m.address)};
+                if (!in.check.empty() && health_) {
+                    const std::string& probe = m.probe_address.empty() ? m.address : m.probe_address;
+                    std::string key = health_key(probe, in.check, in.rise, in.fall, m.host, in.source);
+                    auto [it, fresh] = target_of_key.emplace(key, static_cast<std::uint32_t>(snap_->targets_.size()));
+                    if (fresh) {
+                        HealthTarget t;
+                        t.slot = health_->slot(key, m.initial);
+                        t.address = probe;
+                        t.check = in.check;
+                        t.interval_ms = in.interval_ms;
+                        t.timeout_ms = in.timeout_ms;
+                        t.rise = in.rise;
+                        t.fall = in.fall;
+                        t.host = m.host;
+                        t.source = in.source;
+                        snap_->targets_.push_back(std::move(t));
+                    }
+                    HealthTarget& t = snap_->targets_[it->second];
+                    // One probe serves every pool: the most demanding schedule wins.
+                    t.interval_ms = std::min(t.interval_ms, in.interval_ms);
+                    t.timeout_ms = std::min(t.timeout_ms, in.timeout_ms);
+                    t.members.push_back({in.id, m.server_id, fmt::format("{}/{}", in.fqdn, m.server)});
+                    pm.health = t.slot;
+                }
+                if (m.enabled) snap_->pool_members_.push_back(pm);
+            }
+            pool.member_count = static_cast<std::uint16_t>(snap_->pool_members_.size() - pool.members);
+            snap_->nodes_[pool.node].pool = static_cast<std::uint32_t>(snap_->pools_.size());
+            snap_->pools_.push_back(pool);
+        }
+        snap_->health_ = health_;
+        return {};
+    }
+
     // For NS, MX and SRV RRsets: the nodes holding A/AAAA for their targets.
     void link_extras() {
         for (auto& set : snap_->rrsets_) {
@@ -532,12 +647,20 @@ private:
     std::vector<PendingRR> shadows_pending_;  // .node is an index in shadow_names_
     std::vector<ShadowRRset> shadow_names_;
     std::vector<std::uint8_t> rdata_pool_;
+    std::vector<PoolData> pools_pending_;
+    std::shared_ptr<HealthTable> health_;
 };
 
 Result<std::shared_ptr<const Snapshot>> Snapshot::build(std::vector<ZoneData> zones, EngineSettings settings) {
+    return build(std::move(zones), {}, std::move(settings), nullptr);
+}
+
+Result<std::shared_ptr<const Snapshot>> Snapshot::build(std::vector<ZoneData> zones, std::vector<PoolData> pools,
+                                                        EngineSettings settings, std::shared_ptr<HealthTable> health) {
     std::size_t total = 0;
     for (const auto& z : zones) total += z.records.size();
     SnapshotBuilder builder(std::move(settings), total);
+    builder.set_health(std::move(health));
     for (const auto& z : zones) {
         if (auto st = builder.add_zone(z.origin); !st) return st.error();
     }
@@ -547,10 +670,18 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(std::vector<ZoneData> zo
             if (auto st = builder.add_record(zi, r.owner, r.type, r.ttl, r.rdata); !st) return st.error();
         }
     }
+    for (auto& p : pools) {
+        if (auto st = builder.add_pool(std::move(p)); !st) return st.error();
+    }
     return builder.finish();
 }
 
-Result<std::shared_ptr<const Snapshot>> load_snapshot(const Database& db) {
+std::string health_key(std::string_view address, std::string_view check, std::uint32_t rise, std::uint32_t fall,
+                       std::string_view host, std::string_view source) {
+    return fmt::format("{}|{}|{}|{}|{}|{}", address, check, rise, fall, host, source);
+}
+
+Result<std::shared_ptr<const Snapshot>> load_snapshot(const Database& db, std::shared_ptr<HealthTable> health) {
     try {
         // One read transaction: the snapshot is one committed state of the file.
         db.exec("BEGIN");
@@ -586,6 +717,68 @@ Result<std::shared_ptr<const Snapshot>> load_snapshot(const Database& db) {
             auto s = builder.add_record(it->second, rs.column_text_view(1), static_cast<std::uint16_t>(rs.column_int(2)),
                                         static_cast<std::uint32_t>(rs.column_int(3)), rs.column_blob_view(4));
             if (!s) return s.error();
+        }
+        // Host records of every server that is not blocked.
+        auto hosts = db.prepare(
+            "SELECT s.host, s.ttl, a.address FROM servers s JOIN server_addresses a ON a.server_id = s.id "
+            "WHERE s.admin_state != 'blocked'");
+        while (hosts.step()) {
+            auto octets = address_octets(hosts.column_text_view(2));
+            if (octets.empty()) continue;
+            std::uint16_t type = octets.size() == 4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA;
+            auto s = builder.add_host_record(hosts.column_text_view(0), type,
+                                             static_cast<std::uint32_t>(hosts.column_int(1)), octets);
+            if (!s) return s.error();
+        }
+        // Pools with the members of enabled servers and their last recorded health.
+        builder.set_health(health);
+        auto ps = db.prepare(
+            "SELECT id, fqdn, type, ttl, degraded_ttl, max_records, all_down, coalesce(check_spec, ''), interval_ms, "
+            "timeout_ms, rise, fall, coalesce(source, '') FROM pools ORDER BY fqdn");
+        auto ms = db.prepare(
+            "SELECT m.address, coalesce(m.probe_address, ''), m.weight, s.id, s.name, s.host, "
+            "coalesce(h.state, 'unknown'), s.admin_state = 'enabled' FROM members m JOIN servers s ON s.id = m.server_id "
+            "LEFT JOIN member_health h ON h.pool_id = m.pool_id AND h.server_id = m.server_id "
+            "WHERE m.pool_id = ? ORDER BY s.name");
+        while (ps.step()) {
+            PoolData p;
+            p.id = ps.column_int(0);
+            p.fqdn = ps.column_text(1);
+            p.type = static_cast<std::uint16_t>(ps.column_int(2));
+            p.ttl = static_cast<std::uint32_t>(ps.column_int(3));
+            if (!ps.column_is_null(4)) p.degraded_ttl = static_cast<std::uint32_t>(ps.column_int(4));
+            if (!ps.column_is_null(5)) p.max_records = static_cast<std::uint16_t>(std::min<std::int64_t>(ps.column_int(5), 65535));
+            auto policy = ps.column_text_view(6);
+            if (policy == "none") {
+                p.all_down = AllDown::None;
+            } else if (policy.starts_with("backup:")) {
+                p.all_down = AllDown::Backup;
+                p.backup = std::string(policy.substr(7));
+            }
+            p.check = ps.column_text(7);
+            p.interval_ms = static_cast<std::uint32_t>(ps.column_int(8));
+            p.timeout_ms = static_cast<std::uint32_t>(ps.column_int(9));
+            p.rise = static_cast<std::uint32_t>(ps.column_int(10));
+            p.fall = static_cast<std::uint32_t>(ps.column_int(11));
+            p.source = ps.column_text(12);
+            ms.bind(1, p.id);
+            while (ms.step()) {
+                PoolData::Member m;
+                m.address = ms.column_text(0);
+                m.probe_address = ms.column_text(1);
+                m.weight = static_cast<std::uint16_t>(ms.column_int(2));
+                m.server_id = ms.column_int(3);
+                m.server = ms.column_text(4);
+                m.host = ms.column_text(5);
+                auto recorded = ms.column_text_view(6);
+                m.initial = recorded == "down" ? kHealthRecorded
+                            : recorded == "up" ? kHealthUp | kHealthRecorded
+                                               : kHealthUp;  // never probed: up until the first result decides
+                m.enabled = ms.column_int(7) != 0;
+                p.members.push_back(std::move(m));
+            }
+            ms.reset();
+            if (auto s = builder.add_pool(std::move(p)); !s) return s.error();
         }
         return builder.finish();
     } catch (const StoreError& e) {

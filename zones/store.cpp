@@ -42,6 +42,12 @@ Statement& Statement::bind(int index, std::int64_t value) {
     return *this;
 }
 
+Statement& Statement::bind(int index, double value) {
+    int rc = sqlite3_bind_double(stmt_, index, value);
+    if (rc != SQLITE_OK) fail(db_, rc, "binding a real");
+    return *this;
+}
+
 Statement& Statement::bind(int index, std::string_view text) {
     int rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
     if (rc != SQLITE_OK) fail(db_, rc, "binding text");

@@ -2,6 +2,8 @@
 // the result, bumps the SOA serial and writes an audit row, or rolls back.
 #include "pooldns/zone_store.hpp"
 
+#include "edit.hpp"
+#include "pooldns/pool_store.hpp"
 #include "pooldns/serial.hpp"
 
 #include <fmt/format.h>
@@ -14,32 +16,6 @@ namespace pooldns {
 namespace {
 
 constexpr std::size_t kProgressEvery = 5000;
-
-// Turns SQLite failures into user-facing errors at the edge of an operation.
-template <typename T, typename F>
-Result<T> guarded(std::string_view what, F&& body) {
-    try {
-        return body();
-    } catch (const StoreError& e) {
-        if (e.busy()) {
-            return Error{fmt::format("{}: the database is busy (another writer held it for 5 s); nothing was "
-                                     "changed, try again",
-                                     what)};
-        }
-        return Error{fmt::format("{}: {}; nothing was changed", what, e.what())};
-    }
-}
-
-std::optional<std::int64_t> find_zone(const Database& db, std::string_view origin) {
-    auto st = db.prepare("SELECT id FROM zones WHERE origin = ?");
-    st.bind(1, origin);
-    if (!st.step()) return std::nullopt;
-    return st.column_int(0);
-}
-
-Error unknown_zone(std::string_view origin) {
-    return Error{fmt::format("ORIGIN: unknown zone '{}' ('pooldnsctl zone list' shows the zones)", origin)};
-}
 
 std::vector<Record> load_records(const Database& db, std::int64_t zone_id, std::optional<std::string_view> owner) {
     auto st = owner ? db.prepare("SELECT owner, type, ttl, rdata FROM records WHERE zone_id = ? AND owner = ? "
@@ -73,49 +49,49 @@ Status check_owner(const Database& db, std::int64_t zone_id, std::string_view or
         auto apex = load_records(db, zone_id, origin);
         records.insert(records.end(), apex.begin(), apex.end());
     }
+    std::vector<std::uint16_t> types;
+    for (const auto& r : records) {
+        if (r.owner == owner) types.push_back(r.type);
+    }
     auto problems = check_zone(origin, as_entries(std::move(records)));
     if (!problems.empty()) return Error{format_problems(problems)};
+    return check_owned_name(db, owner, types);
+}
+
+// Records of a zone file that would stand at a pool FQDN or a server's host
+// name, where the pool model owns the addresses.
+Status check_owned_names(const Database& db, std::string_view origin, const std::vector<ZoneEntry>& entries) {
+    std::set<std::string> owned;
+    auto pools = db.prepare("SELECT fqdn FROM pools UNION SELECT host FROM servers");
+    while (pools.step()) {
+        auto name = pools.column_text(0);
+        if (name_in_zone(name, origin)) owned.insert(std::move(name));
+    }
+    if (owned.empty()) return {};
+    for (const auto& e : entries) {
+        if (e.rec.type != LDNS_RR_TYPE_NS || e.rec.owner == origin) continue;
+        for (const auto& name : owned) {
+            if (name != e.rec.owner && name_in_zone(name, e.rec.owner)) {
+                return Error{fmt::format("{}: an NS record at '{}' would delegate '{}' (a pool or server host name) "
+                                         "away from us",
+                                         e.where, e.rec.owner, name)};
+            }
+        }
+    }
+    for (const auto& name : owned) {
+        std::vector<std::uint16_t> types;
+        const ZoneEntry* first = nullptr;
+        for (const auto& e : entries) {
+            if (e.rec.owner == name) {
+                types.push_back(e.rec.type);
+                if (!first) first = &e;
+            }
+        }
+        if (auto s = check_owned_name(db, name, types); !s) {
+            return Error{fmt::format("{}: {}", first ? first->where : name, s.error().message)};
+        }
+    }
     return {};
-}
-
-std::optional<std::uint32_t> current_serial(const Database& db, std::int64_t zone_id) {
-    auto st = db.prepare("SELECT rdata FROM records WHERE zone_id = ? AND type = 6 LIMIT 1");
-    st.bind(1, zone_id);
-    if (!st.step()) return std::nullopt;
-    auto serial = soa_serial(st.column_blob(0));
-    if (!serial) return std::nullopt;
-    return *serial;
-}
-
-// Moves the zone's serial forward: to `proposed` when that is ahead of the
-// previous serial (an operator's own choice), else by next_serial().
-Result<std::uint32_t> bump_serial(const Database& db, std::int64_t zone_id, std::optional<std::uint32_t> previous,
-                                  std::optional<std::uint32_t> proposed = std::nullopt) {
-    auto st = db.prepare("SELECT id, rdata FROM records WHERE zone_id = ? AND type = 6 LIMIT 1");
-    st.bind(1, zone_id);
-    if (!st.step()) return Error{"the zone has no SOA record"};
-    std::int64_t id = st.column_int(0);
-    auto rdata = st.column_blob(1);
-    auto stored = soa_serial(rdata);
-    if (!stored) return Error{fmt::format("stored SOA: {}", stored.error().message)};
-    std::uint32_t base = previous.value_or(*stored);
-    std::uint32_t next = next_serial(base, today_utc_yyyymmdd());
-    if (proposed && serial_less(base, *proposed)) next = *proposed;
-    if (auto s = set_soa_serial(rdata, next); !s) return s.error();
-    auto up = db.prepare("UPDATE records SET rdata = ? WHERE id = ?");
-    up.bind(1, std::span<const std::uint8_t>(rdata)).bind(2, id);
-    up.run();
-    auto z = db.prepare("UPDATE zones SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?");
-    z.bind(1, zone_id);
-    z.run();
-    return next;
-}
-
-void audit(const Database& db, std::string_view command, std::string_view action, std::string_view object,
-           std::string_view detail) {
-    auto st = db.prepare("INSERT INTO audit (command, action, object, detail) VALUES (?, ?, ?, ?)");
-    st.bind_all(command, action, object, detail);
-    st.run();
 }
 
 void insert_record(Statement& ins, std::int64_t zone_id, const Record& r) {
@@ -218,6 +194,7 @@ Result<ImportReport> ZoneStore::import(std::string_view origin_arg, const std::s
 
     return guarded<ImportReport>("zone import", [&]() -> Result<ImportReport> {
         Transaction tx(db_);
+        if (auto s = check_owned_names(db_, *origin, *entries); !s) return s.error();
         auto zone_id = find_zone(db_, *origin);
         std::optional<std::uint32_t> previous;
         if (zone_id) {

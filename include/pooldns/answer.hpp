@@ -20,6 +20,7 @@ using PeerAddress = std::array<std::uint8_t, 16>;
 struct QueryContext {
     Transport transport = Transport::Udp;
     const PeerAddress* peer = nullptr;  // checked against the AXFR allow-list, only for AXFR/IXFR
+    std::uint64_t rotation = 0;         // changes per query: which pool member is listed first
 };
 
 enum class Outcome : std::uint8_t {
@@ -49,6 +50,8 @@ enum Rcode : std::uint8_t {
 };
 
 // `out` must hold at least 512 octets; TCP answers use up to min(out.size(), 65535).
+// Pool FQDNs are answered with the pool's members that are up in the
+// snapshot's HealthTable, rotated by ctx.rotation (see pool_select.hpp).
 Answered answer(std::span<const std::uint8_t> query, const Snapshot& snap, const QueryContext& ctx,
                 std::span<std::uint8_t> out);
 

@@ -9,11 +9,15 @@
 // uncompressed, so the writer can compress them against the packet it builds.
 #pragma once
 
+#include "pooldns/health_table.hpp"
+#include "pooldns/pool_select.hpp"
 #include "pooldns/record.hpp"
 #include "pooldns/result.hpp"
 #include "pooldns/wire_name.hpp"
 
 #include <array>
+#include <atomic>
+#include <mutex>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -53,6 +57,47 @@ struct Node {
     std::uint32_t wildcard = kNone;   // the node "*.<this name>", if any
     std::uint32_t cut = kNone;        // the delegation point at or above this node, if any
     std::uint32_t parent_ds = kNone;  // at the apex of a zone whose parent we also serve: the parent's DS RRset
+    std::uint32_t pool = kNone;       // a pool FQDN: its Pool (its RRset of the pool's type lists every member)
+};
+
+// A pool member as answers see it: its RR in the pool's RRset and its health slot.
+struct PoolMember {
+    std::uint32_t rdata = 0;                      // offset in Snapshot::data of [u16 rdlength][address]
+    std::uint32_t health = HealthTable::kNoSlot;  // kNoSlot: unchecked, always up
+    std::uint16_t weight = 1;
+};
+
+// A pool FQDN's answer: the members of enabled servers, filtered per query by
+// the HealthTable. The node also holds the full RRset, which AXFR sends.
+struct Pool {
+    std::uint32_t node = kNone;
+    std::uint16_t type = 1;                 // A or AAAA
+    AllDown all_down = AllDown::All;
+    std::uint16_t max_records = 0;          // 0: no cap
+    std::uint32_t ttl = 30;
+    std::uint32_t degraded_ttl = kNone;     // TTL while some member is down, if set
+    std::uint32_t backup = kNone;           // Pool, for AllDown::Backup
+    std::uint32_t members = 0;              // index of the first in Snapshot::pool_members
+    std::uint16_t member_count = 0;
+};
+
+// One health slot and everything the checker needs to feed it.
+struct HealthTarget {
+    std::uint32_t slot = HealthTable::kNoSlot;
+    std::string address;                    // probe address, canonical text
+    std::string check;                      // check spec text
+    std::uint32_t interval_ms = 2000;
+    std::uint32_t timeout_ms = 1000;
+    std::uint32_t rise = 2;
+    std::uint32_t fall = 3;
+    std::string host;                       // the server's host FQDN (Host header, SNI, SIP URI)
+    std::string source;                     // probe source address, "" for the kernel's choice
+    struct Member {
+        std::int64_t pool_id = 0;           // store ids, for member_health rows
+        std::int64_t server_id = 0;
+        std::string name;                   // "pool01.contoso.com./fe01" for logs
+    };
+    std::vector<Member> members;
 };
 
 // An RRset of a zone at a name that a deeper zone we also serve answers for
@@ -107,6 +152,33 @@ struct ZoneData {
     std::vector<Record> records;
 };
 
+// One pool as the builder takes it. Members of drained or blocked servers are
+// probed (so `status` shows whether they could come back) but never answered.
+struct PoolData {
+    std::string fqdn;                       // canonical presentation form
+    std::int64_t id = 0;                    // store id (0 in tests)
+    std::uint16_t type = 1;
+    std::uint32_t ttl = 30;
+    std::uint32_t degraded_ttl = kNone;
+    std::uint16_t max_records = 0;
+    AllDown all_down = AllDown::All;
+    std::string backup;                     // FQDN of the backup pool for AllDown::Backup
+    std::string check;                      // "" : unchecked
+    std::uint32_t interval_ms = 2000, timeout_ms = 1000, rise = 2, fall = 3;
+    std::string source;
+    struct Member {
+        std::string address;                // canonical text, answered
+        std::string probe_address;          // "" : probed on `address`
+        std::uint16_t weight = 1;
+        std::int64_t server_id = 0;
+        std::string server;                 // name
+        std::string host;                   // host FQDN
+        std::uint8_t initial = kHealthUp;   // health before the first probe (the last state in SQLite)
+        bool enabled = true;                // the server's admin state is `enabled`
+    };
+    std::vector<Member> members;
+};
+
 class Snapshot {
 public:
     // Finds the node of a lower-case wire name, or nullptr.
@@ -121,6 +193,8 @@ public:
         return nullptr;
     }
     std::span<const std::uint8_t> data_of(const RRset& r) const { return {data_.data() + r.data, r.size}; }
+    // The rdata arena: PoolMember::rdata offsets point into it.
+    const std::uint8_t* arena() const { return data_.data(); }
     std::span<const std::uint32_t> extras_of(const RRset& r) const { return {extras_.data() + r.extra, r.extra_count}; }
     const Node& node(std::uint32_t i) const { return nodes_[i]; }
     const RRset& rrset_at(std::uint32_t i) const { return rrsets_[i]; }
@@ -132,6 +206,13 @@ public:
     }
     std::span<const Node> nodes() const { return nodes_; }
     const EngineSettings& settings() const { return settings_; }
+    const Pool& pool(std::uint32_t i) const { return pools_[i]; }
+    std::span<const Pool> pools() const { return pools_; }
+    std::span<const PoolMember> members_of(const Pool& p) const { return {pool_members_.data() + p.members, p.member_count}; }
+    std::span<const HealthTarget> health_targets() const { return targets_; }
+    // The health table, or nullptr when the snapshot has no checked pool.
+    const HealthTable* health() const { return health_.get(); }
+    bool member_up(const PoolMember& m) const { return !health_ || health_->up(m.health); }
     std::size_t record_count() const { return records_; }
     std::size_t memory_bytes() const;
 
@@ -139,6 +220,10 @@ public:
     // nested in another (child.example.com under example.com) takes every name
     // at and below its apex.
     static Result<std::shared_ptr<const Snapshot>> build(std::vector<ZoneData> zones, EngineSettings settings);
+    // With pools: each pool's FQDN must lie in one of the zones; members with a
+    // check get a slot in `health` (shared by every snapshot of the process).
+    static Result<std::shared_ptr<const Snapshot>> build(std::vector<ZoneData> zones, std::vector<PoolData> pools,
+                                                         EngineSettings settings, std::shared_ptr<HealthTable> health);
 
 private:
     struct Slot {
@@ -154,13 +239,45 @@ private:
     std::vector<std::uint32_t> extras_;
     std::vector<Zone> zones_;
     std::vector<ShadowRRset> shadows_;
+    std::vector<Pool> pools_;
+    std::vector<PoolMember> pool_members_;
+    std::vector<HealthTarget> targets_;
+    std::shared_ptr<HealthTable> health_;
     EngineSettings settings_;
     std::size_t records_ = 0;
 
     friend class SnapshotBuilder;
 };
 
-// Reads every zone and the settings from the store into a new snapshot.
-Result<std::shared_ptr<const Snapshot>> load_snapshot(const Database& db);
+
+// The current snapshot, swapped whole: the reloader publishes, the DNS workers
+// and the health checker read (a worker re-reads only when version() moved).
+class SnapshotBox {
+public:
+    void publish(std::shared_ptr<const Snapshot> snap) {
+        std::lock_guard lock(mutex_);
+        current_ = std::move(snap);
+        version_.fetch_add(1, std::memory_order_release);
+    }
+    std::shared_ptr<const Snapshot> get() const {
+        std::lock_guard lock(mutex_);
+        return current_;
+    }
+    std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
+
+private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const Snapshot> current_;
+    std::atomic<std::uint64_t> version_{0};
+};
+
+// Reads every zone, server, pool and the settings from the store into a new
+// snapshot. Host records of servers that are not blocked join the zone that
+// contains them; pools list the members of enabled servers.
+Result<std::shared_ptr<const Snapshot>> load_snapshot(const Database& db, std::shared_ptr<HealthTable> health = nullptr);
+
+// The key of a health slot: members probed alike share it.
+std::string health_key(std::string_view address, std::string_view check, std::uint32_t rise, std::uint32_t fall,
+                       std::string_view host, std::string_view source);
 
 }  // namespace pooldns::dns

@@ -43,6 +43,7 @@ public:
 
     // Parameters are 1-based, as in SQLite.
     Statement& bind(int index, std::int64_t value);
+    Statement& bind(int index, double value);
     Statement& bind(int index, std::string_view text);
     Statement& bind(int index, std::span<const std::uint8_t> blob);
     Statement& bind(int index, std::nullopt_t);

@@ -15,6 +15,8 @@ namespace {
 constexpr std::size_t kHeader = 12;
 constexpr std::size_t kOptSize = 11;          // root name, type, class, TTL, RDLENGTH 0
 constexpr int kMaxChain = 16;                 // CNAME links followed before giving up
+constexpr std::size_t kMaxPoolAnswer = 1024;  // members considered per pool answer
+constexpr int kMaxBackupDepth = 8;            // backup pools followed when every member is down
 constexpr std::uint16_t kOpcodeQuery = 0, kOpcodeNotify = 4;
 constexpr std::uint16_t kTypeOpt = 41, kTypeTkey = 249, kTypeTsig = 250, kTypeIxfr = 251, kTypeAxfr = 252,
                         kTypeMailb = 253, kTypeMaila = 254, kTypeAny = 255;
@@ -136,8 +138,8 @@ bool parse_records(std::span<const std::uint8_t> msg, Query& q) {
 class Responder {
 public:
     Responder(const Snapshot& snap, const Query& q, std::span<const std::uint8_t> query, std::uint8_t* out,
-              std::size_t limit)
-        : snap_(snap), q_(q), query_(query), w_(out, limit) {}
+              std::size_t limit, std::uint64_t rotation = 0)
+        : snap_(snap), q_(q), query_(query), w_(out, limit), rotation_(rotation) {}
 
     // Header + question (copied as sent: the QNAME keeps its case).
     void begin(bool with_question) {
@@ -199,6 +201,52 @@ private:
         return ok;
     }
 
+    // A pool's live answer: its members that are up, rotated, capped; the
+    // backup pool's when the policy says so. Returns false when nothing was
+    // written (no member to list), true otherwise; sets TC when out of room.
+    bool put_pool(std::uint32_t pool_index, std::size_t owner_at, std::span<const std::uint8_t> owner,
+                  Section section) {
+        std::uint32_t ttl_cap = kNone;
+        for (int depth = 0; depth <= kMaxBackupDepth && pool_index != kNone; ++depth) {
+            const Pool& pool = snap_.pool(pool_index);
+            auto members = snap_.members_of(pool);
+            std::size_t n = std::min(members.size(), kMaxPoolAnswer);
+            SelectMember sel[kMaxPoolAnswer];
+            std::uint16_t order[kMaxPoolAnswer];
+            for (std::size_t i = 0; i < n; ++i) sel[i] = {members[i].weight, snap_.member_up(members[i])};
+            Selection s = select_members({sel, n}, pool.max_records, pool.all_down, rotation_, {order, n});
+            std::uint32_t ttl = pool.ttl;
+            if (s.degraded && pool.degraded_ttl != kNone) ttl = std::min(ttl, pool.degraded_ttl);
+            ttl = std::min(ttl, ttl_cap);
+            if (s.use_backup) {
+                ttl_cap = ttl;
+                pool_index = pool.backup;
+                continue;
+            }
+            if (s.count == 0) return false;
+            std::uint32_t rdata[kMaxPoolAnswer];
+            for (std::size_t k = 0; k < s.count; ++k) rdata[k] = members[order[k]].rdata;
+            if (!w_.records(snap_, pool.type, {rdata, s.count}, owner_at, owner, section, ttl)) {
+                if (section != Section::Additional) tc_ = true;
+            }
+            return true;
+        }
+        return false;
+    }
+
+    // Writes an RRset found at a node in answer to the question: a pool's
+    // RRset of its type is answered live instead.
+    bool put_node_answer(const Node& node, const RRset& set, std::span<const std::uint8_t> owner, bool is_qname,
+                         std::uint32_t zone) {
+        if (node.pool != kNone && snap_.pool(node.pool).type == set.type) {
+            if (!put_pool(node.pool, kHeader, is_qname ? std::span<const std::uint8_t>{} : owner, Section::Answer)) {
+                put_negative(zone, is_qname);
+            }
+            return true;
+        }
+        return put_answer(set, owner, is_qname);
+    }
+
     // The SOA for NXDOMAIN/NODATA. About a name in the QNAME's own zone the
     // apex is a suffix of the QNAME, so the precompiled RR is patched to point
     // there; otherwise (a CNAME into another zone) it is written name by name.
@@ -219,6 +267,10 @@ private:
         for (std::uint32_t target : snap_.extras_of(set)) {
             const Node& t = snap_.node(target);
             for (std::uint16_t type : {std::uint16_t{LDNS_RR_TYPE_A}, std::uint16_t{LDNS_RR_TYPE_AAAA}}) {
+                if (t.pool != kNone && snap_.pool(t.pool).type == type) {
+                    put_pool(t.pool, 0, snap_.name_of(t), Section::Additional);
+                    continue;
+                }
                 const RRset* glue = snap_.rrset(t, type);
                 if (glue && !w_.rrset(snap_, *glue, snap_.name_of(t), Section::Additional)) {
                     // RFC 9471: glue a referral needs must fit, or the reply is truncated.
@@ -243,6 +295,7 @@ private:
     const Query& q_;
     std::span<const std::uint8_t> query_;
     WireWriter w_;
+    std::uint64_t rotation_ = 0;
     bool aa_ = false;
     bool tc_ = false;
 };
@@ -317,7 +370,15 @@ std::uint8_t Responder::resolve() {
             if (sets.empty()) {
                 put_negative(zone, is_qname);
             } else {
-                put_answer(sets[0], owner, is_qname);
+                put_node_answer(*data, sets[0], owner, is_qname, zone);
+            }
+            return kNoError;
+        }
+        if (data->pool != kNone && snap_.pool(data->pool).type == q_.qtype) {
+            // A pool with no enabled member has no RRset, but its policy (a
+            // backup pool) may still answer.
+            if (!put_pool(data->pool, kHeader, is_qname ? std::span<const std::uint8_t>{} : owner, Section::Answer)) {
+                put_negative(zone, is_qname);
             }
             return kNoError;
         }
@@ -402,7 +463,7 @@ Answered answer(std::span<const std::uint8_t> query, const Snapshot& snap, const
         return a;
     }
 
-    Responder r(snap, q, query, out.data(), limit);
+    Responder r(snap, q, query, out.data(), limit, ctx.rotation);
     r.begin(true);
     return r.finish(r.resolve());
 }

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include <csignal>
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 namespace pooldns::dns {
 
@@ -163,10 +165,16 @@ public:
         sigemptyset(&block);
         for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) sigaddset(&block, sig);
         pthread_sigmask(SIG_BLOCK, &block, &old);
-        thread_ = std::thread([this] { run(); });
+        thread_ = std::thread([this] {
+            pthread_setname_np(pthread_self(), "pooldns-tcp");  // names show in top -H and the benchmarks
+            run();
+        });
         for (auto& u : udp_) {
             UdpSocket* sock = u.get();
-            sock->thread = std::thread([this, sock] { serve_udp(*sock); });
+            sock->thread = std::thread([this, sock] {
+                pthread_setname_np(pthread_self(), "pooldns-udp");
+                serve_udp(*sock);
+            });
         }
         pthread_sigmask(SIG_SETMASK, &old, nullptr);
     }
@@ -194,6 +202,7 @@ private:
         std::thread thread;
         std::shared_ptr<const Snapshot> snap;
         std::uint64_t version = 0;
+        std::uint64_t rotation = std::random_device{}();  // per-query key for pool answers
         std::uint8_t in[kUdpBatch][kUdpIn];
         std::uint8_t out[kUdpBatch][kUdpOut];
         iovec in_iov[kUdpBatch];
@@ -288,7 +297,7 @@ private:
             for (int i = 0; i < n; ++i) {
                 PeerAddress peer = mapped(s.peers[i]);
                 std::span<const std::uint8_t> q(s.in[i], s.in_msgs[i].msg_len);
-                Answered a = answer(q, snap, QueryContext{Transport::Udp, &peer}, std::span(s.out[i], kUdpOut));
+                Answered a = answer(q, snap, QueryContext{Transport::Udp, &peer, ++s.rotation}, std::span(s.out[i], kUdpOut));
                 if (query_log) log_query(s.peers[i], q, a, "udp");
                 if (a.outcome != Outcome::Reply) continue;
                 s.out_iov[replies] = {s.out[i], a.size};
@@ -415,7 +424,7 @@ private:
         refresh();
         if (!snap_) return;
         stats_.tcp_queries.fetch_add(1, std::memory_order_relaxed);
-        Answered a = answer(q, *snap_, QueryContext{Transport::Tcp, &c->peer}, scratch_);
+        Answered a = answer(q, *snap_, QueryContext{Transport::Tcp, &c->peer, ++rotation_}, scratch_);
         if (snap_->settings().query_log) log_query(c->peer_sa, q, a, "tcp");
         if (a.outcome == Outcome::Reply) {
             append_frame(c, a.size);
@@ -551,6 +560,7 @@ private:
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::shared_ptr<const Snapshot> snap_;
     std::uint64_t version_ = 0;
+    std::uint64_t rotation_ = std::random_device{}();  // per-query key for pool answers over TCP
     Connection* lru_head_ = nullptr;
     Connection* lru_tail_ = nullptr;
     std::uint32_t connections_ = 0;

@@ -29,25 +29,6 @@ struct ListenAddress {
 // "127.0.0.1:53", "[::1]:5353". Errors name the argument.
 Result<ListenAddress> parse_listen_address(std::string_view text);
 
-class SnapshotBox {
-public:
-    void publish(std::shared_ptr<const Snapshot> snap) {
-        std::lock_guard lock(mutex_);
-        current_ = std::move(snap);
-        version_.fetch_add(1, std::memory_order_release);
-    }
-    std::shared_ptr<const Snapshot> get() const {
-        std::lock_guard lock(mutex_);
-        return current_;
-    }
-    std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
-
-private:
-    mutable std::mutex mutex_;
-    std::shared_ptr<const Snapshot> current_;
-    std::atomic<std::uint64_t> version_{0};
-};
-
 struct ServerStats {
     std::atomic<std::uint64_t> udp_queries{0};
     std::atomic<std::uint64_t> tcp_queries{0};

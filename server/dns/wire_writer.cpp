@@ -174,6 +174,41 @@ bool WireWriter::owner_and_rdata(const Snapshot& snap, const RRset& set, std::si
     return true;
 }
 
+bool WireWriter::records(const Snapshot& snap, std::uint16_t type, std::span<const std::uint32_t> rdata,
+                         std::size_t owner_at, std::span<const std::uint8_t> owner, Section section, std::uint32_t ttl) {
+    const std::uint8_t fixed[10] = {static_cast<std::uint8_t>(0xc0 | (owner_at >> 8)), static_cast<std::uint8_t>(owner_at),
+                                    static_cast<std::uint8_t>(type >> 8), static_cast<std::uint8_t>(type), 0,
+                                    LDNS_RR_CLASS_IN, static_cast<std::uint8_t>(ttl >> 24),
+                                    static_cast<std::uint8_t>(ttl >> 16), static_cast<std::uint8_t>(ttl >> 8),
+                                    static_cast<std::uint8_t>(ttl)};
+    const std::uint8_t* data = snap.arena();
+    if (owner.empty()) {
+        // The common case, the QNAME's own answer: one bounds check, then each
+        // RR as pointer + fixed part + [rdlength][rdata] copied as stored.
+        std::size_t total = 0;
+        for (std::uint32_t off : rdata) total += 12 + ((std::size_t{data[off]} << 8) | data[off + 1]);
+        if (pos_ + total > limit_) return false;
+        for (std::uint32_t off : rdata) {
+            std::size_t rdlen = (std::size_t{data[off]} << 8) | data[off + 1];
+            std::memcpy(buf_ + pos_, fixed, 10);
+            std::memcpy(buf_ + pos_ + 10, data + off, 2 + rdlen);
+            pos_ += 12 + rdlen;
+        }
+        add_count(section, static_cast<std::uint16_t>(rdata.size()));
+        return true;
+    }
+    Mark m = mark();
+    for (std::uint32_t off : rdata) {
+        std::size_t rdlen = (std::size_t{data[off]} << 8) | data[off + 1];
+        if (!name(owner) || !put(fixed + 2, 8) || !put(data + off, 2 + rdlen)) {
+            rewind(m);
+            return false;
+        }
+    }
+    add_count(section, static_cast<std::uint16_t>(rdata.size()));
+    return true;
+}
+
 bool WireWriter::rrset(const Snapshot& snap, const RRset& set, std::size_t owner_at, Section section,
                        std::uint32_t ttl_override) {
     return owner_and_rdata(snap, set, owner_at, {}, section, ttl_override == kNone ? set.ttl : ttl_override);

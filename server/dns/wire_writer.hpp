@@ -63,6 +63,12 @@ public:
     bool rrset(const Snapshot& snap, const RRset& set, std::span<const std::uint8_t> owner, Section section,
                std::uint32_t ttl_override = kNone);
 
+    // Writes RRs of a type without names in its rdata (A, AAAA), one per
+    // `rdata` offset into Snapshot::data ([u16 rdlength][rdata]), in that order,
+    // owned by a packet offset or a wire name. All or nothing.
+    bool records(const Snapshot& snap, std::uint16_t type, std::span<const std::uint32_t> rdata, std::size_t owner_at,
+                 std::span<const std::uint8_t> owner, Section section, std::uint32_t ttl);
+
     // Copies a precompiled RR whose pointer slots (offsets in `rr`) all point
     // at `target`, a packet offset. All or nothing.
     bool precompiled(std::span<const std::uint8_t> rr, std::span<const std::uint16_t> slots, std::size_t target,

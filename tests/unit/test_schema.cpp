@@ -84,6 +84,13 @@ const std::vector<Seed>& seeds() {
          "'|' "
          "|| (SELECT name || ' ' || listen || ' ' || backend_port || ' ' || persist FROM vips)",
          "up|down connect refused|web 192.0.2.1:80 8080 none"},
+        {4,
+         {"generation", "checker"},
+         "UPDATE pools SET degraded_ttl = 5, source = '127.0.0.1';"
+         "INSERT INTO checker (id, pid, started_at, heartbeat_at) VALUES (1, 42, 'a', 'b');",
+         "SELECT (SELECT degraded_ttl || ' ' || source FROM pools) || '|' || (SELECT ttl FROM servers) || '|' || "
+         "(SELECT pid FROM checker) || '|' || (SELECT value > 0 FROM generation)",
+         "5 127.0.0.1|3600|42|1"},
     };
     return all;
 }

@@ -2,12 +2,14 @@
 // JSON and error output.
 #pragma once
 
+#include "pooldns/pool_store.hpp"
 #include "pooldns/record.hpp"
 #include "pooldns/result.hpp"
 #include "pooldns/store.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <string_view>
@@ -66,8 +68,43 @@ std::string json_string(std::string_view s);
 // A JSON array of {name, ttl, type, rdata}.
 void print_records_json(const std::vector<pooldns::Record>& records);
 
+// Prints rows as columns separated by two spaces, each as wide as its widest
+// cell, each line after `indent`; the first row is the header. The last column
+// is not padded.
+inline void print_table(const std::vector<std::vector<std::string>>& rows, std::string_view indent = {}) {
+    std::vector<std::size_t> width;
+    for (const auto& row : rows) {
+        if (width.size() < row.size()) width.resize(row.size(), 0);
+        for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    }
+    for (const auto& row : rows) {
+        std::string line(indent);
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (i) line += "  ";
+            line += row[i];
+            if (i + 1 < row.size()) line.append(width[i] - row[i].size(), ' ');
+        }
+        fmt::print("{}\n", line);
+    }
+}
+
+// Shared by pool and status (defined in pool.cpp).
+// Milliseconds as seconds without trailing zeros: 2000 -> "2s", 500 -> "0.5s".
+std::string seconds_text(std::uint32_t ms);
+// "A", "AAAA".
+std::string pool_type_text(const pooldns::PoolInfo& pool);
+// The pool's settings as one line: "A, ttl 30, check tcp:5061 every 2s (timeout 1s, rise 2, fall 3), all-down all".
+std::string pool_settings_text(const pooldns::PoolInfo& pool);
+// The pool's settings as JSON members (no braces, no members list): "\"fqdn\": ..., ...".
+std::string pool_settings_json(const pooldns::PoolInfo& pool);
+
 // Nouns.
 int run_zone(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
 int run_record(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
+int run_server(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
+int run_pool(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
+int run_member(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
+// status [POOL]: a noun without a verb; `args` are the words after "status".
+int run_status(const Cli& cli, const std::vector<std::string>& args);
 
 }  // namespace pooldnsctl

@@ -13,6 +13,14 @@ constexpr std::string_view kHelp = R"(usage: pooldnsctl [--db PATH] [--json] NOU
          import ORIGIN FILE | export ORIGIN | list | delete ORIGIN | check [ORIGIN]
   record add ORIGIN NAME TTL TYPE RDATA... | replace ORIGIN NAME TTL TYPE RDATA...
          delete ORIGIN NAME TYPE [RDATA...] | list ORIGIN [NAME]
+  server add NAME --host FQDN --addr IP [--addr IP]... [--ttl TTL] | list
+         delete NAME | enable NAME | drain NAME | block NAME
+  pool   add FQDN [--type A|AAAA] [--ttl N] [--degraded-ttl N] [--max-records N]
+             [--check SPEC] [--interval S] [--timeout S] [--rise N] [--fall N]
+             [--all-down all|none|backup:FQDN] [--source IP]
+         set FQDN OPTION... (only the options given change) | list | delete FQDN
+  member add POOL SERVER ADDR [--weight N] [--probe IP] | remove POOL SERVER
+  status [POOL]   each pool's members, their health, and the checker's heartbeat
 
 Options:
   --db PATH   the SQLite file (default: $POOLDNS_DB, else ./pooldns.db)
@@ -59,6 +67,14 @@ int main(int argc, char** argv) {
         }
     }
     if (cli.db_path.empty()) return fail(cli, pooldns::Error{"--db: empty path"}, kExitUsage);
+    // status is the one noun without a verb.
+    if (!words.empty() && words[0] == "status") {
+        try {
+            return run_status(cli, std::vector<std::string>(words.begin() + 1, words.end()));
+        } catch (const std::exception& e) {
+            return fail(cli, pooldns::Error{fmt::format("internal error: {}", e.what())});
+        }
+    }
     if (words.size() < 2) {
         fmt::print(stderr, "{}", kHelp);
         return kExitUsage;
@@ -68,6 +84,9 @@ int main(int argc, char** argv) {
     try {
         if (noun == "zone") return run_zone(cli, verb, rest);
         if (noun == "record") return run_record(cli, verb, rest);
+        if (noun == "server") return run_server(cli, verb, rest);
+        if (noun == "pool") return run_pool(cli, verb, rest);
+        if (noun == "member") return run_member(cli, verb, rest);
     } catch (const std::exception& e) {
         return fail(cli, pooldns::Error{fmt::format("internal error: {}", e.what())});
     }

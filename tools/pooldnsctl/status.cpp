@@ -1,0 +1,194 @@
+// pooldnsctl status [POOL]: what each pool answers now, member by member, with
+// the health the server's checker recorded, and whether that checker is alive.
+#include "cli.hpp"
+
+#include "pooldns/pool_store.hpp"
+
+#include <charconv>
+#include <chrono>
+
+namespace pooldnsctl {
+
+namespace {
+
+using namespace pooldns;
+using Clock = std::chrono::system_clock;
+
+constexpr std::string_view kUsage = "status [POOL]";
+
+// The checker writes a heartbeat about once a second; older than this, it is gone.
+constexpr double kHeartbeatDeadS = 5.0;
+
+// Parses the store's timestamps, 'YYYY-MM-DDTHH:MM:SS[.fff]Z' (UTC).
+std::optional<Clock::time_point> parse_utc(std::string_view text) {
+    auto number = [&](std::size_t at, std::size_t len) -> std::optional<int> {
+        if (at + len > text.size()) return std::nullopt;
+        int v = 0;
+        auto [p, ec] = std::from_chars(text.data() + at, text.data() + at + len, v);
+        if (ec != std::errc() || p != text.data() + at + len) return std::nullopt;
+        return v;
+    };
+    if (text.size() < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+        !text.ends_with('Z')) {
+        return std::nullopt;
+    }
+    auto year = number(0, 4), month = number(5, 2), day = number(8, 2);
+    auto hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
+    if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
+    std::chrono::year_month_day date{std::chrono::year(*year), std::chrono::month(static_cast<unsigned>(*month)),
+                                     std::chrono::day(static_cast<unsigned>(*day))};
+    if (!date.ok() || *hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
+    std::chrono::milliseconds fraction{0};
+    std::string_view rest = text.substr(19, text.size() - 20);
+    if (!rest.empty()) {
+        if (rest[0] != '.' || rest.size() < 2) return std::nullopt;
+        double f = 0;
+        std::string digits = "0" + std::string(rest);
+        auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), f);
+        if (ec != std::errc() || p != digits.data() + digits.size()) return std::nullopt;
+        fraction = std::chrono::milliseconds(static_cast<std::int64_t>(f * 1000));
+    }
+    return Clock::time_point(std::chrono::sys_days(date)) + std::chrono::hours(*hour) + std::chrono::minutes(*minute) +
+           std::chrono::seconds(*second) + fraction;
+}
+
+// Seconds from `at` to `now`; nullopt when `at` is not a timestamp.
+std::optional<double> age_s(std::string_view at, Clock::time_point now) {
+    auto t = parse_utc(at);
+    if (!t) return std::nullopt;
+    return std::chrono::duration<double>(now - *t).count();
+}
+
+// A member is in the answers when its server is enabled and it is not down;
+// unknown counts as up (the server starts from it so), and an unchecked pool
+// has every enabled member up.
+bool answering(const PoolInfo& pool, const MemberInfo& m) {
+    return m.admin == AdminState::Enabled && (pool.check.empty() || m.health != "down");
+}
+
+// The checker should have probed within three intervals plus a timeout.
+bool stale(const PoolInfo& pool, const MemberInfo& m, Clock::time_point now) {
+    if (pool.check.empty() || m.last_probe_at.empty()) return false;
+    auto age = age_s(m.last_probe_at, now);
+    if (!age) return false;
+    // The server rewrites an unchanged result every 2 s (checker.hpp: result_refresh_ms).
+    return *age * 1000.0 > 3.0 * pool.interval_ms + pool.timeout_ms + 2000.0;
+}
+
+std::size_t answering_count(const PoolInfo& pool) {
+    return static_cast<std::size_t>(std::count_if(pool.members.begin(), pool.members.end(),
+                                                  [&](const MemberInfo& m) { return answering(pool, m); }));
+}
+
+std::string result_text(const MemberInfo& m) {
+    if (m.last_result.empty() && !m.last_latency_ms) return "-";
+    if (!m.last_latency_ms) return m.last_result;
+    std::string latency = fmt::format("{:.1f} ms", *m.last_latency_ms);
+    return m.last_result.empty() ? latency : fmt::format("{} ({})", m.last_result, latency);
+}
+
+// '2024-05-01T10:00:00.123Z' -> '2024-05-01T10:00:00Z': seconds are enough to read.
+std::string short_time(std::string_view at) {
+    if (at.empty()) return "-";
+    if (auto dot = at.find('.'); dot != std::string_view::npos && at.ends_with('Z')) {
+        return std::string(at.substr(0, dot)) + "Z";
+    }
+    return std::string(at);
+}
+
+std::string checker_text(const std::optional<CheckerInfo>& c) {
+    if (!c) return "checker: never ran on this file";
+    if (c->heartbeat_age_s > kHeartbeatDeadS) {
+        return fmt::format("checker: no heartbeat for {:.1f} s — is pooldns running?", c->heartbeat_age_s);
+    }
+    return fmt::format("checker: pid {}, heartbeat {:.1f} s ago, {} targets, {} probes, {} late", c->pid,
+                       std::max(0.0, c->heartbeat_age_s), c->targets, c->probes, c->late);
+}
+
+void print_text(const std::vector<PoolInfo>& pools, const std::optional<CheckerInfo>& checker, Clock::time_point now) {
+    if (pools.empty()) fmt::print("no pools ('pooldnsctl pool add' creates one)\n");
+    for (const auto& pool : pools) {
+        fmt::print("{} {}: answering {} of {}\n", pool.fqdn, pool_settings_text(pool), answering_count(pool),
+                   pool.members.size());
+        if (pool.members.empty()) {
+            fmt::print("  (no members)\n");
+            continue;
+        }
+        std::vector<std::vector<std::string>> rows{
+            {"SERVER", "ADDRESS", "WEIGHT", "ADMIN", "HEALTH", "SINCE", "LAST-PROBE", "RESULT"}};
+        for (const auto& m : pool.members) {
+            std::string address = m.address;
+            if (!m.probe_address.empty()) address += " probe " + m.probe_address;
+            bool checked = !pool.check.empty();
+            std::string last_probe = "-";
+            if (checked && !m.last_probe_at.empty()) {
+                auto age = age_s(m.last_probe_at, now);
+                last_probe = age ? fmt::format("{:.1f} s ago", std::max(0.0, *age)) : m.last_probe_at;
+                if (stale(pool, m, now)) last_probe += " (stale)";
+            }
+            rows.push_back({m.server, address, std::to_string(m.weight), std::string(admin_state_name(m.admin)),
+                            checked ? m.health : "unchecked", checked ? short_time(m.since) : "-", last_probe,
+                            checked ? result_text(m) : "-"});
+        }
+        print_table(rows, "  ");
+    }
+    fmt::print("{}\n", checker_text(checker));
+}
+
+void print_json(const std::vector<PoolInfo>& pools, const std::optional<CheckerInfo>& checker, Clock::time_point now) {
+    auto text_or_null = [](const std::string& v) { return v.empty() ? std::string("null") : json_string(v); };
+    fmt::print("{{\"pools\": [");
+    for (std::size_t i = 0; i < pools.size(); ++i) {
+        const auto& pool = pools[i];
+        fmt::print("{}\n  {{{}, \"answering\": {}, \"members\": [", i ? "," : "", pool_settings_json(pool),
+                   answering_count(pool));
+        for (std::size_t j = 0; j < pool.members.size(); ++j) {
+            const auto& m = pool.members[j];
+            fmt::print(
+                "{}\n    {{\"server\": {}, \"host\": {}, \"address\": {}, \"probe_address\": {}, \"weight\": {}, "
+                "\"admin\": {}, \"health\": {}, \"since\": {}, \"last_probe_at\": {}, \"last_result\": {}, "
+                "\"last_latency_ms\": {}, \"stale\": {}, \"answering\": {}}}",
+                j ? "," : "", json_string(m.server), json_string(m.host), json_string(m.address),
+                text_or_null(m.probe_address), m.weight, json_string(admin_state_name(m.admin)), json_string(m.health),
+                text_or_null(m.since), text_or_null(m.last_probe_at), text_or_null(m.last_result),
+                m.last_latency_ms ? fmt::format("{}", *m.last_latency_ms) : std::string("null"), stale(pool, m, now),
+                answering(pool, m));
+        }
+        fmt::print("{}]}}", pool.members.empty() ? "" : "\n  ");
+    }
+    fmt::print("{}], \"checker\": ", pools.empty() ? "" : "\n");
+    if (!checker) {
+        fmt::print("null}}\n");
+        return;
+    }
+    const auto& c = *checker;
+    fmt::print(
+        "{{\"pid\": {}, \"started_at\": {}, \"heartbeat_at\": {}, \"heartbeat_age_s\": {}, \"targets\": {}, "
+        "\"probes\": {}, \"late\": {}, \"alive\": {}}}}}\n",
+        c.pid, json_string(c.started_at), json_string(c.heartbeat_at), c.heartbeat_age_s, c.targets, c.probes, c.late,
+        c.heartbeat_age_s <= kHeartbeatDeadS);
+}
+
+}  // namespace
+
+int run_status(const Cli& cli, const std::vector<std::string>& args) {
+    auto parsed = parse_args(args, {}, "status");
+    if (!parsed) return usage_error(cli, parsed.error().message, kUsage);
+    if (parsed->positional.size() > 1) return usage_error(cli, "status takes at most one POOL", kUsage);
+    auto db = open_for_read(cli);
+    if (!db) return fail(cli, db.error());
+    PoolStore store(*db, cli.command_line);
+    auto pools = store.pools(parsed->positional.empty() ? std::string_view() : std::string_view(parsed->positional[0]));
+    if (!pools) return fail(cli, pools.error());
+    auto checker = store.checker();
+    if (!checker) return fail(cli, checker.error());
+    auto now = Clock::now();
+    if (cli.json) {
+        print_json(*pools, *checker, now);
+    } else {
+        print_text(*pools, *checker, now);
+    }
+    return kExitOk;
+}
+
+}  // namespace pooldnsctl

@@ -1,0 +1,47 @@
+// What every edit of the store shares: the serial bump and the audit row.
+#include "edit.hpp"
+
+#include "pooldns/record.hpp"
+#include "pooldns/serial.hpp"
+
+namespace pooldns {
+
+std::optional<std::uint32_t> current_serial(const Database& db, std::int64_t zone_id) {
+    auto st = db.prepare("SELECT rdata FROM records WHERE zone_id = ? AND type = 6 LIMIT 1");
+    st.bind(1, zone_id);
+    if (!st.step()) return std::nullopt;
+    auto serial = soa_serial(st.column_blob(0));
+    if (!serial) return std::nullopt;
+    return *serial;
+}
+
+Result<std::uint32_t> bump_serial(const Database& db, std::int64_t zone_id, std::optional<std::uint32_t> previous,
+                                  std::optional<std::uint32_t> proposed) {
+    auto st = db.prepare("SELECT id, rdata FROM records WHERE zone_id = ? AND type = 6 LIMIT 1");
+    st.bind(1, zone_id);
+    if (!st.step()) return Error{"the zone has no SOA record"};
+    std::int64_t id = st.column_int(0);
+    auto rdata = st.column_blob(1);
+    auto stored = soa_serial(rdata);
+    if (!stored) return Error{fmt::format("stored SOA: {}", stored.error().message)};
+    std::uint32_t base = previous.value_or(*stored);
+    std::uint32_t next = next_serial(base, today_utc_yyyymmdd());
+    if (proposed && serial_less(base, *proposed)) next = *proposed;
+    if (auto s = set_soa_serial(rdata, next); !s) return s.error();
+    auto up = db.prepare("UPDATE records SET rdata = ? WHERE id = ?");
+    up.bind(1, std::span<const std::uint8_t>(rdata)).bind(2, id);
+    up.run();
+    auto z = db.prepare("UPDATE zones SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?");
+    z.bind(1, zone_id);
+    z.run();
+    return next;
+}
+
+void audit(const Database& db, std::string_view command, std::string_view action, std::string_view object,
+           std::string_view detail) {
+    auto st = db.prepare("INSERT INTO audit (command, action, object, detail) VALUES (?, ?, ?, ?)");
+    st.bind_all(command, action, object, detail);
+    st.run();
+}
+
+}  // namespace pooldns
