@@ -17,10 +17,12 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace pooldns::health {
@@ -159,11 +161,15 @@ struct Target {
     std::string host;  // without the trailing dot
     RiseFall machine{true, false};
     uv_timer_t timer{};
-    std::uint64_t base_ms = 0;     // nominal time of the next probe (uv_now)
+    std::uint64_t started_ms = 0;  // uv_now when the last probe started
+    std::uint64_t held_ms = 0;     // uv_now when the held connection was taken
     std::uint64_t due_hr = 0;      // hrtime the probe waiting to start was due
     bool in_flight = false;
     bool waiting = false;          // queued behind the in-flight cap
-    bool start_when_done = false;  // came due while its previous probe ran
+    bool early_used = false;       // a lost held connection already brought one probe forward this period
+    bool next_early = false;       // the next launch is that early probe
+    bool current_early = false;    // the probe in flight is
+    std::function<void()> release; // closes the connection the last tcp probe kept
     bool removed = false;
     // For SQLite and `status`.
     std::string since;
@@ -224,10 +230,7 @@ struct Checker::Loop {
                 Target& target = *it->second;
                 bool reschedule = target.config.interval_ms != t.interval_ms;
                 target.config = t;
-                if (reschedule && !target.in_flight) {
-                    target.base_ms = uv_now(&loop);
-                    arm(target);
-                }
+                if (reschedule && !target.in_flight && !target.waiting) schedule_next(target);
                 continue;
             }
             add(t);
@@ -264,15 +267,15 @@ struct Checker::Loop {
         target->timer.data = target.get();
         // The first probe goes out at once, spread over a few milliseconds so
         // that thousands of targets do not connect in the same instant.
-        target->base_ms = uv_now(&loop) + uniform(std::min<std::uint64_t>(100, t.interval_ms / 10));
         Target* raw = target.get();
         targets.emplace(t.slot, std::move(target));
-        arm(*raw);
+        arm_at(*raw, uv_now(&loop) + uniform(std::min<std::uint64_t>(100, t.interval_ms / 10)), 0);
     }
 
     void retire(std::unique_ptr<Target> t) {
         t->removed = true;
         uv_timer_stop(&t->timer);
+        if (t->release) std::exchange(t->release, nullptr)();
         if (t->waiting) waiting.erase(std::find(waiting.begin(), waiting.end(), t.get()));
         t->waiting = false;
         Target* raw = t.get();
@@ -291,41 +294,65 @@ struct Checker::Loop {
 
     // --- schedule -----------------------------------------------------------
 
-    // Fires at the nominal time minus up to `jitter` of the interval: probes
-    // spread out but are never later than the schedule the bounds rely on.
-    void arm(Target& t) {
+    // The period of a target: its interval, or a quarter of it (at least
+    // 100 ms) while the member is down or its state is in question, as
+    // HAProxy's fastinter/downinter: a suspect member is settled sooner and a
+    // dead one is seen back sooner, and the bounds only get tighter.
+    std::uint64_t period(const Target& t) const {
+        bool settled = t.machine.known() && t.machine.up() && t.machine.streak() == 0;
+        std::uint64_t interval = t.config.interval_ms;
+        return settled ? interval : std::max<std::uint64_t>(std::min<std::uint64_t>(100, interval), interval / 4);
+    }
+
+    // Fires at `due` minus up to `jitter` of the period: probes spread out but
+    // are never later than the schedule the bounds rely on.
+    void arm_at(Target& t, std::uint64_t due, std::uint64_t early_max) {
         std::uint64_t now = uv_now(&loop);
-        auto early = static_cast<std::uint64_t>(options().jitter * t.config.interval_ms);
-        std::uint64_t fire = t.base_ms > early ? t.base_ms - uniform(early) : t.base_ms;
+        std::uint64_t fire = due > early_max ? due - uniform(early_max) : due;
         if (fire < now) fire = now;
-        t.due_hr = 0;
         uv_timer_start(&t.timer, [](uv_timer_t* h) {
             auto* target = static_cast<Target*>(h->data);
             static_cast<Loop*>(h->loop->data)->fire(*target);
         }, fire - now, 0);
     }
 
+    // Fixed rate from the start of the last probe (a probe ends within its
+    // timeout, which is at most the interval).
+    void schedule_next(Target& t) {
+        std::uint64_t p = period(t);
+        arm_at(t, t.started_ms + p, static_cast<std::uint64_t>(options().jitter * static_cast<double>(p)));
+    }
+
     void fire(Target& t) {
-        std::uint64_t now_hr = uv_hrtime();
-        t.base_ms += t.config.interval_ms;
-        std::uint64_t now = uv_now(&loop);
-        if (t.base_ms + t.config.interval_ms < now) t.base_ms = now;  // the loop slept (suspend): no catch-up burst
-        arm(t);
-        if (t.in_flight) {
-            t.start_when_done = true;
-            t.due_hr = now_hr;
-            return;
-        }
-        t.due_hr = now_hr;
+        if (t.in_flight || t.waiting || t.removed) return;
+        t.due_hr = uv_hrtime();
         if (in_flight >= options().max_in_flight) {
-            if (!t.waiting) waiting.push_back(&t);
+            waiting.push_back(&t);
             t.waiting = true;
             return;
         }
         launch(t);
     }
 
+    // The connection the last tcp probe kept was closed by the peer: probe now
+    // rather than at the next period (once per period, and not for a peer that
+    // merely closes every connection at once).
+    void lost(Target& t) {
+        t.release = nullptr;
+        if (t.removed || stopping || t.in_flight || t.waiting || t.early_used) return;
+        std::uint64_t now = uv_now(&loop);
+        std::uint64_t min_hold = std::min<std::uint64_t>(100, t.config.interval_ms / 10);
+        if (now - t.held_ms < min_hold) return;
+        t.early_used = true;
+        t.next_early = true;
+        uv_timer_stop(&t.timer);
+        fire(t);
+    }
+
     void launch(Target& t) {
+        if (t.release) std::exchange(t.release, nullptr)();  // one connection per target at a time
+        t.started_ms = uv_now(&loop);
+        t.current_early = std::exchange(t.next_early, false);
         std::uint64_t late_us = (uv_hrtime() - t.due_hr) / 1000;
         // A deadline: start within 5% of the interval (at least 50 ms) of when due.
         std::uint64_t allowed_us = std::max<std::uint64_t>(50000, t.config.interval_ms * 50ull);
@@ -333,7 +360,6 @@ struct Checker::Loop {
         std::uint64_t prev = owner.stats_.max_late_us.load(std::memory_order_relaxed);
         if (late_us > prev) owner.stats_.max_late_us.store(late_us, std::memory_order_relaxed);
         t.in_flight = true;
-        t.start_when_done = false;
         ++in_flight;
         ProbeTarget pt;
         pt.address = t.address;
@@ -343,6 +369,7 @@ struct Checker::Loop {
         po.timeout_ms = t.config.timeout_ms;
         po.source = t.has_source ? &t.source : nullptr;
         Target* raw = &t;
+        if (t.spec.kind == CheckKind::Tcp) po.on_lost = [this, raw] { lost(*raw); };
         start_probe(&loop, tls, pt, po, [this, raw](const ProbeResult& r) { done(*raw, r); });
     }
 
@@ -362,12 +389,18 @@ struct Checker::Loop {
         --in_flight;
         owner.stats_.probes.fetch_add(1, std::memory_order_relaxed);
         if (t.removed || stopping) {
+            if (r.release) r.release();
             if (t.removed) close_target(&t);
             start_waiting();
             return;
         }
+        if (r.release) {
+            t.release = r.release;
+            t.held_ms = uv_now(&loop);
+        }
         std::string now = iso_now();
         t.last = r;
+        t.last.release = nullptr;
         t.last_probe_at = now;
         t.dirty_result = true;
         bool was_known = t.machine.known();
@@ -394,14 +427,8 @@ struct Checker::Loop {
                 t.machine.up() ? "up" : "down", t.config.address, t.config.check, names, r.reason, r.latency_ms);
             record_history(t, now);
         }
-        if (t.start_when_done) {
-            if (in_flight >= options().max_in_flight) {
-                if (!t.waiting) waiting.push_back(&t);
-                t.waiting = true;
-            } else {
-                launch(t);
-            }
-        }
+        if (!t.current_early) t.early_used = false;  // a regular probe opens a new period
+        schedule_next(t);
         start_waiting();
     }
 
@@ -488,6 +515,7 @@ struct Checker::Loop {
         uv_close(reinterpret_cast<uv_handle_t*>(&stop_async), nullptr);
         for (auto& [slot, t] : targets) {
             uv_timer_stop(&t->timer);
+            if (t->release) std::exchange(t->release, nullptr)();
             t->removed = true;
             if (!t->in_flight) close_target(t.get());
             retired.push_back(std::move(t));

@@ -143,7 +143,12 @@ public:
     void begin(TlsClients& tls);
 
 private:
-    enum class Phase : std::uint8_t { Connecting, Handshake, Response, Finished };
+    enum class Phase : std::uint8_t { Connecting, Handshake, Response, Held, Finished };
+
+    // Shared with ProbeResult::release: cleared when the held connection closes.
+    struct Hold {
+        Probe* probe = nullptr;
+    };
 
     const CheckSpec& spec() const { return *target_.spec; }
     bool is_http() const { return spec().kind == CheckKind::Http || spec().kind == CheckKind::Https; }
@@ -165,6 +170,8 @@ private:
     void judge_response();
     std::string closed_early_reason() const;
     void finish(bool alive, std::string reason);
+    void hold();
+    void drop_held(bool lost);
     static void on_timer(uv_timer_t* timer);
     static void on_closed(uv_handle_t* handle);
 
@@ -188,6 +195,7 @@ private:
 
     std::vector<char> read_buffer_;
     std::vector<std::uint8_t> response_;
+    std::shared_ptr<Hold> hold_;
 };
 
 void Probe::begin(TlsClients& tls) {
@@ -272,7 +280,7 @@ void Probe::prepare_tls(TlsClients& tls) {
 void Probe::on_connected(int status) {
     if (phase_ == Phase::Finished) return;
     if (status != 0) return finish(false, connect_error(status));
-    if (spec().kind == CheckKind::Tcp) return finish(true, "connected");
+    if (spec().kind == CheckKind::Tcp) return options_.on_lost ? hold() : finish(true, "connected");
     // Requests are small and the latency is measured: do not let Nagle hold them back.
     uv_tcp_nodelay(&tcp_, 1);
     read_buffer_.resize(kReadChunk);
@@ -293,6 +301,10 @@ void Probe::on_connected(int status) {
 }
 
 void Probe::on_read(ssize_t nread) {
+    if (phase_ == Phase::Held) {
+        if (nread < 0) drop_held(true);  // EOF or reset: the peer is going away
+        return;                          // bytes on a held connection mean nothing
+    }
     if (phase_ == Phase::Finished || nread == 0) return;
     if (nread == UV_EOF) return finish(false, closed_early_reason());
     if (nread == UV_ECONNRESET) return finish(false, "connection reset");
@@ -473,7 +485,7 @@ void Probe::judge_response() {
 void Probe::finish(bool alive, std::string reason) {
     if (phase_ == Phase::Finished) return;
     phase_ = Phase::Finished;
-    const ProbeResult result{alive, std::move(reason), static_cast<double>(uv_hrtime() - start_) / 1e6};
+    const ProbeResult result{alive, std::move(reason), static_cast<double>(uv_hrtime() - start_) / 1e6, {}};
     uv_timer_stop(&timer_);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_closed);
     // Closing cancels a pending connect or write; their callbacks run before on_closed.
@@ -481,6 +493,40 @@ void Probe::finish(bool alive, std::string reason) {
     // `this` stays valid until the close callbacks, which run on a later loop iteration.
     ProbeDone done = std::move(done_);
     done(result);
+}
+
+// A tcp probe that succeeded with on_lost set: report alive now, keep the
+// connection and watch it until released or lost.
+void Probe::hold() {
+    phase_ = Phase::Held;
+    uv_timer_stop(&timer_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_closed);
+    hold_ = std::make_shared<Hold>(Hold{this});
+    ProbeResult result{true, "connected", static_cast<double>(uv_hrtime() - start_) / 1e6, {}};
+    result.release = [h = hold_] {
+        if (h->probe) h->probe->drop_held(false);
+    };
+    read_buffer_.resize(256);
+    uv_read_start(
+        reinterpret_cast<uv_stream_t*>(&tcp_),
+        [](uv_handle_t* h, std::size_t, uv_buf_t* buf) {
+            auto* self = static_cast<Probe*>(h->data);
+            *buf = uv_buf_init(self->read_buffer_.data(), static_cast<unsigned>(self->read_buffer_.size()));
+        },
+        [](uv_stream_t* s, ssize_t nread, const uv_buf_t*) { static_cast<Probe*>(s->data)->on_read(nread); });
+    ProbeDone done = std::move(done_);
+    done(result);
+}
+
+void Probe::drop_held(bool lost) {
+    if (phase_ != Phase::Held) return;
+    phase_ = Phase::Finished;
+    hold_->probe = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_closed);
+    if (lost) {
+        auto on_lost = std::move(options_.on_lost);
+        on_lost();
+    }
 }
 
 void Probe::on_closed(uv_handle_t* handle) {

@@ -22,6 +22,9 @@ struct ProbeResult {
     bool alive = false;
     std::string reason;        // short, for logs and `status`: "connect refused", "HTTP 503", "SIP 200", "timeout after 1000 ms"
     double latency_ms = 0;     // from the start of the probe to the verdict
+    // Set when a tcp probe kept its connection (ProbeOptions::on_lost): closes
+    // it quietly. Safe to call at any time, also after the peer closed it.
+    std::function<void()> release;
 };
 
 struct ProbeTarget {
@@ -34,6 +37,10 @@ struct ProbeOptions {
     std::uint32_t timeout_ms = 1000;
     const sockaddr_storage* source = nullptr;   // bind before connect when set (port 0)
     std::size_t max_response = 16 * 1024;       // bytes read before giving up on a response
+    // tcp checks only: when set, a successful probe keeps its connection open,
+    // and on_lost runs once (on the loop) if the peer then closes or resets it:
+    // a process that dies is noticed at once instead of at the next probe.
+    std::function<void()> on_lost;
 };
 
 // Client TLS contexts, shared by every probe on one loop (one per CA file, and

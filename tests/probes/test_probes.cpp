@@ -88,6 +88,14 @@ public:
 
     std::uint16_t port() const { return port_; }
 
+    // Kills the backend now (SIGKILL, as a crashing server dies) and reaps it.
+    void kill_now() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+    }
+
     // The next line the backend prints that starts with `prefix`, or "" after the timeout.
     std::string wait_for(std::string_view prefix, int timeout_ms = 5000) {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -517,4 +525,76 @@ TEST_CASE("TlsClients keeps one context per CA file") {
     CHECK(tls.context(kCa, error) == verifying);
     CHECK(tls.context(kCerts + "/README.md", error) == nullptr);
     CHECK(error.starts_with("cannot load CA file "));
+}
+
+TEST_CASE("tcp with on_lost: the connection is kept, and the peer's death is noticed at once") {
+    Backend b({"--mode", "tcp"});
+    const pooldns::CheckSpec check = spec(fmt::format("tcp:{}", b.port()));
+    TlsClients tls;
+    ProbeResult got;
+    int lost = 0;
+    std::uint64_t done_at = 0, lost_at = 0;
+    {
+        TestLoop loop;
+        ProbeOptions options = kPatient;
+        options.on_lost = [&] {
+            ++lost;
+            lost_at = uv_hrtime();
+        };
+        uv_timer_t killer;
+        uv_timer_init(loop.get(), &killer);
+        killer.data = &b;
+        start_probe(loop.get(), tls, ProbeTarget{ipv4("127.0.0.1"), &check, {}}, options, [&](const ProbeResult& r) {
+            got = r;
+            done_at = uv_hrtime();
+            // The member dies 200 ms after a good probe, well before the next one.
+            uv_timer_start(&killer, [](uv_timer_t* t) { static_cast<Backend*>(t->data)->kill_now(); }, 200, 0);
+        });
+        loop.run(10000);
+        uv_close(reinterpret_cast<uv_handle_t*>(&killer), nullptr);
+    }
+    CHECK(got.alive);
+    CHECK(static_cast<bool>(got.release));
+    CHECK(lost == 1);
+    CHECK((lost_at - done_at) / 1000000 < 2000);
+    got.release();  // after the peer closed it: a no-op
+}
+
+TEST_CASE("tcp with on_lost: release closes the kept connection quietly") {
+    Backend b({"--mode", "tcp"});
+    const pooldns::CheckSpec check = spec(fmt::format("tcp:{}", b.port()));
+    TlsClients tls;
+    int lost = 0;
+    bool alive = false;
+    {
+        TestLoop loop;
+        ProbeOptions options = kPatient;
+        options.on_lost = [&] { ++lost; };
+        start_probe(loop.get(), tls, ProbeTarget{ipv4("127.0.0.1"), &check, {}}, options, [&](const ProbeResult& r) {
+            alive = r.alive;
+            r.release();
+        });
+        loop.run(10000);
+    }
+    CHECK(alive);
+    CHECK(lost == 0);
+}
+
+TEST_CASE("tcp with on_lost: a peer that closes every connection at once is still alive") {
+    Backend b({"--mode", "close"});
+    const pooldns::CheckSpec check = spec(fmt::format("tcp:{}", b.port()));
+    TlsClients tls;
+    int lost = 0;
+    bool alive = false;
+    {
+        TestLoop loop;
+        ProbeOptions options = kPatient;
+        options.on_lost = [&] { ++lost; };
+        start_probe(loop.get(), tls, ProbeTarget{ipv4("127.0.0.1"), &check, {}}, options,
+                    [&](const ProbeResult& r) { alive = r.alive; });
+        loop.run(10000);
+    }
+    // The verdict is the connect; the close that follows only asks for an early probe.
+    CHECK(alive);
+    CHECK(lost == 1);
 }

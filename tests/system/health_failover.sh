@@ -70,8 +70,16 @@ stop_backend() {
   unset "backend_pid[$1]"
 }
 start_server() {
+  local before
+  before=$(grep -c ' listening ' "$dir/pooldns.log" 2>/dev/null || true)
   "$pooldns" --db "$POOLDNS_DB" --dns "127.0.0.1:$dns_port" --threads 1 >>"$dir/pooldns.log" 2>&1 &
   server_pid=$!
+  # The "listening" line comes once the sockets are bound: a query sent before
+  # that would be lost and cost kdig a whole timeout.
+  for _ in $(seq 200); do
+    [ "$(grep -c ' listening ' "$dir/pooldns.log" 2>/dev/null || true)" -gt "${before:-0}" ] && break
+    sleep 0.01
+  done
   for _ in $(seq 100); do
     kdig +short +time=1 +retry=0 @127.0.0.1 -p "$dns_port" ns1.contoso.test A 2>/dev/null | grep -q 127.0.0.1 && return 0
     sleep 0.05
@@ -154,7 +162,8 @@ n=$(sqlite3 "$POOLDNS_DB" "SELECT count(*) FROM health_history h JOIN servers s 
 
 # A restart begins from the recorded state: fe03 is recorded down; it is back
 # before pooldns starts, and must still be absent from the first answers. Rise 5
-# keeps it out for 4 s, longer than start-up and the first query can take.
+# keeps it out for 5 probes (a down member is probed every interval/4: 1 s),
+# far longer than the first query takes.
 stop_server
 "$ctl" pool set pool01.contoso.test --rise 5 >/dev/null
 RESTART_BOUND=$(python3 -c "print(($INTERVAL * 5 + 0.5) * (3 if '${TSAN_OPTIONS:-}' else 1))")
