@@ -28,14 +28,29 @@ export POOLDNS_DB="$db"
 
 step() { printf '\n+ %s\n' "$*"; "$@"; }
 step "$ctl" zone import contoso.com docs/examples/contoso.com.zone
+# The Front End pool as data: three servers on loopback addresses, health-checked
+# by TCP connect on $probe_port; fe01 and fe02 get a listener below, fe03 does not.
+probe_port="${POOLDNS_DEMO_PROBE_PORT:-15061}"
+for n in 1 2 3; do step "$ctl" server add "fe0$n" --host "fe0$n.contoso.com" --addr "127.0.0.1$n"; done
+step "$ctl" pool add pool01.contoso.com --check "tcp:$probe_port" --interval 1 --timeout 0.5 --rise 2 --fall 2 --ttl 30
+for n in 1 2 3; do step "$ctl" member add pool01.contoso.com "fe0$n" "127.0.0.1$n"; done
 step "$ctl" zone create fabrikam.com --ns ns1.contoso.com --mbox dns-admin@fabrikam.com
 step "$ctl" record add fabrikam.com www 300 A 192.0.2.80
 step "$ctl" zone list
 
 printf '\n+ %s --db %s --dns 127.0.0.1:%s --dns [::1]:%s\n' "$server" "$db" "$port" "$port"
+members=()
+for n in 1 2; do
+  python3 tests/probes/backend.py --mode tcp --listen "127.0.0.1$n:$probe_port" --max-seconds 86400 \
+    >"$(dirname "$db")/member$n.out" 2>&1 &
+  members+=($!)
+done
+for n in 1 2; do   # listening before the first probes go out
+  for _ in $(seq 1 100); do grep -q '^ready' "$(dirname "$db")/member$n.out" 2>/dev/null && break; sleep 0.05; done
+done
 "$server" --db "$db" --dns "127.0.0.1:$port" --dns "[::1]:$port" &
 pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
+trap 'kill "$pid" "${members[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
   drill -Q -p "$port" @127.0.0.1 contoso.com SOA >/dev/null 2>&1 && break
   kill -0 "$pid" 2>/dev/null || { echo "pooldns did not start" >&2; exit 1; }
@@ -43,7 +58,15 @@ for _ in $(seq 1 100); do
 done
 
 q() { printf '\n$ drill -p %s @%s %s %s\n' "$port" "$1" "$2" "$3"; drill -p "$port" "@$1" "$2" "$3" | sed -n '/HEADER/,/^;; Query time/p' | grep -vE '^;; Query time|^$'; }
+sleep 1.2   # the first probes go out at once; a member never probed before takes its first result
+printf '\n# pool01 lists fe01 and fe02 only: fe03 (127.0.0.13) has no listener, so its check fails.\n'
 q 127.0.0.1 pool01.contoso.com A
+step "$ctl" status pool01.contoso.com
+step "$ctl" server drain fe02
+sleep 0.5
+printf '\n# fe02 drained: out of the pool, its host record still served.\n'
+q 127.0.0.1 pool01.contoso.com A
+step "$ctl" server enable fe02
 q ::1 lyncdiscoverinternal.contoso.com A
 q 127.0.0.1 nothere.contoso.com A
 step "$ctl" record add contoso.com fe04 3600 A 192.0.2.14

@@ -242,7 +242,34 @@ Result<std::string> ZoneStore::export_text(std::string_view origin_arg) const {
     return guarded<std::string>("zone export", [&]() -> Result<std::string> {
         auto zone_id = find_zone(db_, *origin);
         if (!zone_id) return unknown_zone(*origin);
-        return write_zone_text(*origin, load_records(db_, *zone_id, std::nullopt));
+        std::string text = write_zone_text(*origin, load_records(db_, *zone_id, std::nullopt));
+        // Pools and server host records are data of their own (pooldnsctl
+        // server/pool/member): shown as comments, so a re-import leaves them be.
+        std::string notes;
+        auto pools = db_.prepare("SELECT id, fqdn, type, ttl FROM pools WHERE zone_id = ? ORDER BY fqdn");
+        pools.bind(1, *zone_id);
+        while (pools.step()) {
+            notes += fmt::format("; pool {} ({}, ttl {}): answered with its healthy members; 'pooldnsctl status'\n",
+                                 pools.column_text(1), pools.column_int(2) == 1 ? "A" : "AAAA", pools.column_int(3));
+            auto members = db_.prepare("SELECT s.name, m.address, s.admin_state FROM members m JOIN servers s "
+                                       "ON s.id = m.server_id WHERE m.pool_id = ? ORDER BY s.name");
+            members.bind(1, pools.column_int(0));
+            while (members.step()) {
+                notes += fmt::format(";   member {} {} ({})\n", members.column_text(0), members.column_text(1),
+                                     members.column_text(2));
+            }
+        }
+        auto hosts = db_.prepare("SELECT s.name, s.host, s.ttl, s.admin_state, a.address FROM servers s "
+                                 "JOIN server_addresses a ON a.server_id = s.id ORDER BY s.name, a.rowid");
+        while (hosts.step()) {
+            std::string host = hosts.column_text(1);
+            if (!name_in_zone(host, *origin)) continue;
+            std::string address = hosts.column_text(4);
+            notes += fmt::format("; server {} ({}): {} {} IN {} {}\n", hosts.column_text(0), hosts.column_text(3), host,
+                                 hosts.column_int(2), address.find(':') == std::string::npos ? "A" : "AAAA", address);
+        }
+        if (!notes.empty()) text += "\n" + notes;
+        return text;
     });
 }
 
