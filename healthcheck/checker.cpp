@@ -338,6 +338,8 @@ struct Checker::Loop {
     // rather than at the next period (once per period, and not for a peer that
     // merely closes every connection at once).
     void lost(Target& t) {
+        log(LogLevel::Debug, "health_connection_lost", "address={} held_ms={} early_used={}", t.config.address,
+            uv_now(&loop) - t.held_ms, t.early_used);
         t.release = nullptr;
         if (t.removed || stopping || t.in_flight || t.waiting || t.early_used) return;
         std::uint64_t now = uv_now(&loop);
@@ -345,8 +347,10 @@ struct Checker::Loop {
         if (now - t.held_ms < min_hold) return;
         t.early_used = true;
         t.next_early = true;
-        uv_timer_stop(&t.timer);
-        fire(t);
+        // A dying process closes its connections a moment before its listening
+        // socket: a probe sent the same instant could still connect. 50 ms later
+        // the port refuses.
+        arm_at(t, now + std::min<std::uint64_t>(50, t.config.interval_ms / 20), 0);
     }
 
     void launch(Target& t) {
