@@ -168,6 +168,8 @@ struct Target {
     bool waiting = false;          // queued behind the in-flight cap
     bool early_used = false;       // a lost held connection already brought one probe forward this period
     bool next_early = false;       // the next launch is that early probe
+    std::uint32_t quick_closes = 0;   // kept connections the peer closed within moments, in a row
+    bool closes_at_once = false;      // the peer closes every connection: keep none
     bool current_early = false;    // the probe in flight is
     std::function<void()> release; // closes the connection the last tcp probe kept
     bool removed = false;
@@ -334,17 +336,21 @@ struct Checker::Loop {
         launch(t);
     }
 
-    // The connection the last tcp probe kept was closed by the peer: probe now
-    // rather than at the next period (once per period, and not for a peer that
-    // merely closes every connection at once).
+    // The connection the last tcp probe kept was closed by the peer: probe
+    // soon rather than at the next period (once per period). A peer that closes
+    // every connection at once is recognised after three in a row and its
+    // connections are no longer kept.
     void lost(Target& t) {
-        log(LogLevel::Debug, "health_connection_lost", "address={} held_ms={} early_used={}", t.config.address,
-            uv_now(&loop) - t.held_ms, t.early_used);
-        t.release = nullptr;
-        if (t.removed || stopping || t.in_flight || t.waiting || t.early_used) return;
         std::uint64_t now = uv_now(&loop);
-        std::uint64_t min_hold = std::min<std::uint64_t>(100, t.config.interval_ms / 10);
-        if (now - t.held_ms < min_hold) return;
+        log(LogLevel::Debug, "health_connection_lost", "address={} held_ms={} early_used={}", t.config.address,
+            now - t.held_ms, t.early_used);
+        t.release = nullptr;
+        if (now - t.held_ms < std::min<std::uint64_t>(100, t.config.interval_ms / 10)) {
+            if (++t.quick_closes >= 3) t.closes_at_once = true;
+        } else {
+            t.quick_closes = 0;
+        }
+        if (t.removed || stopping || t.in_flight || t.waiting || t.early_used) return;
         t.early_used = true;
         t.next_early = true;
         // A dying process closes its connections a moment before its listening
@@ -373,7 +379,7 @@ struct Checker::Loop {
         po.timeout_ms = t.config.timeout_ms;
         po.source = t.has_source ? &t.source : nullptr;
         Target* raw = &t;
-        if (t.spec.kind == CheckKind::Tcp) po.on_lost = [this, raw] { lost(*raw); };
+        if (t.spec.kind == CheckKind::Tcp && !t.closes_at_once) po.on_lost = [this, raw] { lost(*raw); };
         start_probe(&loop, tls, pt, po, [this, raw](const ProbeResult& r) { done(*raw, r); });
     }
 
