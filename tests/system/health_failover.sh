@@ -56,10 +56,12 @@ done
   --rise $RISE --fall $FALL --ttl 5 >/dev/null
 for i in 1 2 3; do "$ctl" member add pool01.contoso.test "fe0$i" "127.0.0.2$i" >/dev/null; done
 
-start_backend() {  # N: member N listens again; returns once it accepts connections
+start_backend() {  # N [BACKEND-ARGS...]: member N listens again (default: --mode tcp); returns once it accepts
   local n=$1
+  shift
+  [ $# -gt 0 ] || set -- --mode tcp
   rm -f "$dir/b$n.out"
-  python3 "$backend" --mode tcp --listen "127.0.0.2$n:$probe_port" --max-seconds 300 >"$dir/b$n.out" 2>&1 &
+  python3 "$backend" "$@" --listen "127.0.0.2$n:$probe_port" --max-seconds 300 >"$dir/b$n.out" 2>&1 &
   backend_pid[$n]=$!
   for _ in $(seq 100); do grep -q '^ready' "$dir/b$n.out" 2>/dev/null && return 0; sleep 0.05; done
   fail "backend $n did not start"
@@ -121,6 +123,31 @@ for round in 1 2 3; do
   ups+=("$u")
   echo "round $round: left the answers after ${d}s (bound ${DOWN_BOUND}s), returned after ${u}s (bound ${UP_BOUND}s)"
 done
+
+# The same bounds through the regular schedule alone: an http check keeps no
+# connection, and the member "dies" by answering 503 (a sick application
+# behind a live socket), so only the next probes can see it.
+"$ctl" pool set pool01.contoso.test --check "http:$probe_port/health" >/dev/null
+for i in 1 2 3; do stop_backend "$i"; start_backend "$i" --mode http; done
+wait_until 'has pool01.contoso.test 127.0.0.21 && has pool01.contoso.test 127.0.0.22 && has pool01.contoso.test 127.0.0.23' 10 >/dev/null \
+  || fail "http check: the pool never listed all three members: $(answer pool01.contoso.test)"
+for round in 1 2; do
+  sleep "$(python3 -c "import random; print(round(random.uniform(0, $INTERVAL), 3))")"
+  stop_backend 2
+  start_backend 2 --mode http --status 503
+  d=$(wait_until '! has pool01.contoso.test 127.0.0.22' 10) || fail "http round $round: 127.0.0.22 still answered after ${d}s"
+  le "$d" "$DOWN_BOUND" || fail "http round $round: the sick member left the answers after ${d}s, bound ${DOWN_BOUND}s"
+  sleep "$(python3 -c "import random; print(round(random.uniform(0, $INTERVAL), 3))")"
+  stop_backend 2
+  start_backend 2 --mode http
+  u=$(wait_until 'has pool01.contoso.test 127.0.0.22' 10) || fail "http round $round: 127.0.0.22 never came back (${u}s)"
+  le "$u" "$UP_BOUND" || fail "http round $round: the recovered member returned after ${u}s, bound ${UP_BOUND}s"
+  echo "http round $round (HTTP 503, no kept connection): left after ${d}s (bound ${DOWN_BOUND}s), returned after ${u}s (bound ${UP_BOUND}s)"
+done
+"$ctl" pool set pool01.contoso.test --check "tcp:$probe_port" >/dev/null
+for i in 1 2 3; do stop_backend "$i"; start_backend "$i"; done
+wait_until 'has pool01.contoso.test 127.0.0.21 && has pool01.contoso.test 127.0.0.22 && has pool01.contoso.test 127.0.0.23' 10 >/dev/null \
+  || fail "back to tcp: the pool never listed all three members: $(answer pool01.contoso.test)"
 
 # Admin states: live within 1 s of the command.
 "$ctl" server drain fe01 >/dev/null
