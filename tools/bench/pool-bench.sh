@@ -156,7 +156,7 @@ for ((r = 1; r <= BENCH_REPEATS; r++)); do
   S_ALL+=("$(us_per_query "$q" "$t")"); S_DNS+=("$(us_per_query "$q" "$d")"); LOST=$((LOST + l))
   read -r q t d l < <(run_dnsperf "$WORK/q-pool.txt")
   P_ALL+=("$(us_per_query "$q" "$t")"); P_DNS+=("$(us_per_query "$q" "$d")"); LOST=$((LOST + l))
-  echo "repeat $r: static ${S_ALL[-1]} us/query (dns thread ${S_DNS[-1]}), pool ${P_ALL[-1]} (dns thread ${P_DNS[-1]})"
+  echo "repeat $r: static ${S_ALL[-1]} us/query (dns thread ${S_DNS[-1]}), pool ${P_ALL[-1]} (dns thread ${P_DNS[-1]}); lost so far $LOST"
 done
 stop_server
 S_MED=$(median "${S_ALL[@]}"); P_MED=$(median "${P_ALL[@]}")
@@ -170,29 +170,35 @@ LPID=$!
 PIDS+=("$LPID")
 for _ in $(seq 200); do grep -q '^ready' "$WORK/listeners.out" && break; sleep 0.05; done
 grep -q '^ready' "$WORK/listeners.out" || die "listeners did not start: $(cat "$WORK/listeners.out")"
-checker_row() { sqlite3 "$WORK/check.db" "SELECT probes || ' ' || late FROM checker WHERE id = 1" 2>/dev/null || echo "0 0"; }
+# probes, late, and the heartbeat time (s) they were written at: rates use the
+# heartbeat's own clock, not when this script happened to read the row.
+checker_row() {
+  sqlite3 "$WORK/check.db" "SELECT probes || ' ' || late || ' ' || (julianday(heartbeat_at) * 86400.0) FROM checker WHERE id = 1" 2>/dev/null || echo "0 0 0"
+}
 : >"$WORK/pooldns.log"
 start_server "$WORK/check.db"
 sleep 3   # first probes out, the writer's first rows in
-read -r p0 l0 < <(checker_row)
+read -r p0 l0 hb0 < <(checker_row)
 t0=$(ticks "$SPID"); h0=$(ticks "$SPID" '^pooldns-health')
 sleep "$BENCH_IDLE_SECONDS"
 t1=$(ticks "$SPID"); h1=$(ticks "$SPID" '^pooldns-health')
 sleep 1.2
-read -r p1 l1 < <(checker_row)
+read -r p1 l1 hb1 < <(checker_row)
 IDLE_PROBES=$((p1 - p0)); IDLE_LATE=$((l1 - l0))
+IDLE_RATE=$(python3 -c "print(f'{$IDLE_PROBES / ($hb1 - $hb0):.0f}')")
+DOWN_NOW=$(sqlite3 "$WORK/check.db" "SELECT count(*) FROM member_health WHERE state = 'down'")
 IDLE_CPU=$(python3 -c "print(f'{($t1 - $t0) / $CLK_TCK / $BENCH_IDLE_SECONDS * 100:.1f}')")
 IDLE_HEALTH_CPU=$(python3 -c "print(f'{($h1 - $h0) / $CLK_TCK / $BENCH_IDLE_SECONDS * 100:.1f}')")
-echo "checks alone: $IDLE_PROBES probes in ${BENCH_IDLE_SECONDS}s ($(python3 -c "print(f'{$IDLE_PROBES / $BENCH_IDLE_SECONDS:.0f}')")/s), late $IDLE_LATE, process CPU $IDLE_CPU% (checker thread $IDLE_HEALTH_CPU%)"
+echo "checks alone: $IDLE_PROBES probes, $IDLE_RATE/s ($DOWN_NOW members down: probed every quarter interval), late $IDLE_LATE, process CPU $IDLE_CPU% (checker threads $IDLE_HEALTH_CPU%)"
 C_ALL=() C_DNS=()
-read -r p0 l0 < <(checker_row)
+read -r p0 l0 hb0 < <(checker_row)
 for ((r = 1; r <= BENCH_REPEATS; r++)); do
   read -r q t d l < <(run_dnsperf "$WORK/q-pool.txt")
   C_ALL+=("$(us_per_query "$q" "$t")"); C_DNS+=("$(us_per_query "$q" "$d")"); LOST=$((LOST + l))
-  echo "repeat $r with checks: pool ${C_ALL[-1]} us/query (dns thread ${C_DNS[-1]})"
+  echo "repeat $r with checks: pool ${C_ALL[-1]} us/query (dns thread ${C_DNS[-1]}); lost so far $LOST"
 done
 sleep 1.2
-read -r p1 l1 < <(checker_row)
+read -r p1 l1 hb1 < <(checker_row)
 LOAD_PROBES=$((p1 - p0)); LOAD_LATE=$((l1 - l0))
 stop_server
 STOPLINE=$(grep ' stopped ' "$WORK/pooldns.log" | tail -n1)
@@ -209,6 +215,7 @@ mkdir -p "$(dirname "$BENCH_OUT")"
   echo "Command: \`$CMDLINE\`"
   echo
   echo "- $BENCH_POOLS pools x $BENCH_SIZE members = $MEMBERS members, each its own server and address (127.1.x.y), check tcp:$PROBE_PORT every 1 s, timeout 0.5 s, rise 2, fall 3; $BENCH_POOLS static names with $BENCH_SIZE A records each in the same zone."
+  echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- pooldns --threads 1 pinned to CPU $BENCH_SERVER_CPU (DNS thread, checker thread and SQLite writer share that one core); dnsperf and the listeners on CPU $BENCH_CLIENT_CPU; $BENCH_QPS qps for ${BENCH_SECONDS}s per run, medians of $BENCH_REPEATS; CPU = utime+stime from /proc (CLK_TCK $CLK_TCK) / queries completed. Queries lost over all runs: $LOST."
   echo
   echo "| measure | value | target |"
@@ -218,11 +225,11 @@ mkdir -p "$(dirname "$BENCH_OUT")"
   echo "| answer() instructions per query: pool name (health table read) | $I_POOL_CHECKED | |"
   echo "| server CPU per query, static name | $S_MED us | |"
   echo "| server CPU per query, pool name | $P_MED us (x$POOL_RATIO static) | within 5% |"
-  echo "| probes per second, checks alone | $(python3 -c "print(f'{$IDLE_PROBES / $BENCH_IDLE_SECONDS:.0f}')") | $MEMBERS |"
+  echo "| probes per second, checks alone ($DOWN_NOW members down, probed every quarter interval) | $IDLE_RATE | $MEMBERS members every second |"
   echo "| probes started late (checks alone / under DNS load) | $IDLE_LATE / $LOAD_LATE of $IDLE_PROBES / $LOAD_PROBES | none |"
   echo "| latest probe start after its due time (whole run) | ${MAX_LATE:-?} ms | |"
   echo "| member state flips (listeners toggling 1% every 3 s) | ${FLIPS:-?} | |"
-  echo "| CPU of the whole process, checks alone | $IDLE_CPU% of a core (checker thread $IDLE_HEALTH_CPU%) | |"
+  echo "| CPU of the whole process, checks alone | $IDLE_CPU% of a core (checker thread and its SQLite writer $IDLE_HEALTH_CPU%) | |"
   echo "| server CPU per pool query with checks running | $C_MED us (x$CHECK_RATIO without checks) | |"
   echo "| DNS thread CPU per pool query with checks running | $CD_MED us (x$CHECK_DNS_RATIO without checks: $PD_MED) | within 10% |"
 } | tee "$BENCH_OUT"
