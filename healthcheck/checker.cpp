@@ -163,7 +163,7 @@ struct Target {
     uv_timer_t timer{};
     std::uint64_t started_ms = 0;  // uv_now when the last probe started
     std::uint64_t held_ms = 0;     // uv_now when the held connection was taken
-    std::uint64_t due_hr = 0;      // hrtime the probe waiting to start was due
+    std::uint64_t due_hr = 0;      // hrtime the next probe is due (its timer's deadline)
     bool in_flight = false;
     bool waiting = false;          // queued behind the in-flight cap
     bool early_used = false;       // a lost held connection already brought one probe forward this period
@@ -312,6 +312,11 @@ struct Checker::Loop {
         std::uint64_t now = uv_now(&loop);
         std::uint64_t fire = due > early_max ? due - uniform(early_max) : due;
         if (fire < now) fire = now;
+        // Lateness is measured against this deadline: a timer that fires late
+        // (a busy loop) counts, not only waiting behind the in-flight cap.
+        // uv_now is uv_hrtime in ms (a coarse clock: it may read up to a few
+        // ms behind, which only makes lateness look worse).
+        t.due_hr = fire * 1000000ull;
         uv_timer_start(&t.timer, [](uv_timer_t* h) {
             auto* target = static_cast<Target*>(h->data);
             static_cast<Loop*>(h->loop->data)->fire(*target);
@@ -327,7 +332,6 @@ struct Checker::Loop {
 
     void fire(Target& t) {
         if (t.in_flight || t.waiting || t.removed) return;
-        t.due_hr = uv_hrtime();
         if (in_flight >= options().max_in_flight) {
             waiting.push_back(&t);
             t.waiting = true;
@@ -363,7 +367,8 @@ struct Checker::Loop {
         if (t.release) std::exchange(t.release, nullptr)();  // one connection per target at a time
         t.started_ms = uv_now(&loop);
         t.current_early = std::exchange(t.next_early, false);
-        std::uint64_t late_us = (uv_hrtime() - t.due_hr) / 1000;
+        std::uint64_t hr = uv_hrtime();
+        std::uint64_t late_us = hr > t.due_hr ? (hr - t.due_hr) / 1000 : 0;
         // A deadline: start within 5% of the interval (at least 50 ms) of when due.
         std::uint64_t allowed_us = std::max<std::uint64_t>(50000, t.config.interval_ms * 50ull);
         if (late_us > allowed_us) owner.stats_.late.fetch_add(1, std::memory_order_relaxed);
