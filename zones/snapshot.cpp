@@ -602,6 +602,9 @@ private:
                 if (m.enabled) snap_->pool_members_.push_back(pm);
             }
             pool.member_count = static_cast<std::uint16_t>(snap_->pool_members_.size() - pool.members);
+            for (std::uint32_t k = pool.members; k < snap_->pool_members_.size(); ++k) {
+                if (snap_->pool_members_[k].weight != snap_->pool_members_[pool.members].weight) pool.uniform = false;
+            }
             snap_->nodes_[pool.node].pool = static_cast<std::uint32_t>(snap_->pools_.size());
             snap_->pools_.push_back(pool);
         }

@@ -79,6 +79,7 @@ struct Pool {
     std::uint32_t backup = kNone;           // Pool, for AllDown::Backup
     std::uint32_t members = 0;              // index of the first in Snapshot::pool_members
     std::uint16_t member_count = 0;
+    bool uniform = true;                    // every member has the same weight
 };
 
 // One health slot and everything the checker needs to feed it.
