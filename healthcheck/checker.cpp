@@ -198,6 +198,8 @@ struct Checker::Loop {
     std::vector<std::unique_ptr<Target>> retired;                        // closing
     std::deque<Target*> waiting;
     std::uint32_t in_flight = 0;
+    std::uint32_t max_in_flight = 1024;  // settings: health_max_in_flight
+    double jitter = 0.1;                 // settings: health_jitter_percent / 100
     std::uint64_t snapshot_version = 0;
     std::shared_ptr<const Snapshot> snapshot;
     std::mt19937_64 rng{std::random_device{}()};
@@ -224,6 +226,8 @@ struct Checker::Loop {
         snapshot_version = v;
         snapshot = owner.box_.get();
         if (!snapshot) return;
+        max_in_flight = snapshot->settings().health_max_in_flight;
+        jitter = snapshot->settings().health_jitter_percent / 100.0;
         std::unordered_map<std::uint32_t, bool> seen;
         for (const auto& t : snapshot->health_targets()) {
             seen[t.slot] = true;
@@ -327,12 +331,12 @@ struct Checker::Loop {
     // timeout, which is at most the interval).
     void schedule_next(Target& t) {
         std::uint64_t p = period(t);
-        arm_at(t, t.started_ms + p, static_cast<std::uint64_t>(options().jitter * static_cast<double>(p)));
+        arm_at(t, t.started_ms + p, static_cast<std::uint64_t>(jitter * static_cast<double>(p)));
     }
 
     void fire(Target& t) {
         if (t.in_flight || t.waiting || t.removed) return;
-        if (in_flight >= options().max_in_flight) {
+        if (in_flight >= max_in_flight) {
             waiting.push_back(&t);
             t.waiting = true;
             return;
@@ -389,7 +393,7 @@ struct Checker::Loop {
     }
 
     void start_waiting() {
-        while (!waiting.empty() && in_flight < options().max_in_flight) {
+        while (!waiting.empty() && in_flight < max_in_flight) {
             Target* t = waiting.front();
             waiting.pop_front();
             t->waiting = false;

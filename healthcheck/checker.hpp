@@ -24,8 +24,8 @@ using dns::SnapshotBox;
 
 struct CheckerOptions {
     std::string db_path;                 // where member_health / health_history / checker go; "" : nowhere
-    std::uint32_t max_in_flight = 1024;  // probes at once, over every target
-    double jitter = 0.1;                 // each probe fires up to this fraction of the interval early
+    // max_in_flight and jitter come from the snapshot's settings
+    // (health_max_in_flight, health_jitter_percent) and follow edits.
     std::uint32_t flush_ms = 1000;       // state changes reach SQLite within this
     std::uint32_t result_refresh_ms = 2000;  // unchanged members' last result is rewritten this often
     std::uint32_t history_per_minute = 6;    // recorded flips per member per minute (flapping is summarised)

@@ -123,6 +123,14 @@ Result<EngineSettings> parse_settings(const std::vector<std::pair<std::string, s
             s.tcp_max_connections = static_cast<std::uint32_t>(*n);
         } else if (key == "notify") {
             s.notify = split_list(value);
+        } else if (key == "health_max_in_flight") {
+            auto n = number(key, value, 1, 100000);
+            if (!n) return n.error();
+            s.health_max_in_flight = static_cast<std::uint32_t>(*n);
+        } else if (key == "health_jitter_percent") {
+            auto n = number(key, value, 0, 50);
+            if (!n) return n.error();
+            s.health_jitter_percent = static_cast<std::uint32_t>(*n);
         } else if (key == "query_log") {
             auto n = number(key, value, 0, 1);
             if (!n) return n.error();

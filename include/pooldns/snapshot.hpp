@@ -144,6 +144,8 @@ struct EngineSettings {
     std::uint32_t tcp_max_connections = 1000;    // tcp_max_connections (per server, split over threads)
     bool query_log = false;                      // query_log: 0/1
     std::vector<std::string> notify;             // notify: "192.0.2.7 [2001:db8::7]:5300" (port 53 by default)
+    std::uint32_t health_max_in_flight = 1024;   // health_max_in_flight: probes at once, over every target
+    std::uint32_t health_jitter_percent = 10;    // health_jitter_percent: how early (at most) a probe may fire
 };
 Result<EngineSettings> parse_settings(const std::vector<std::pair<std::string, std::string>>& rows);
 

@@ -303,3 +303,18 @@ TEST_CASE("AXFR carries the pool's full member list") {
     CHECK(std::count(rrs.begin(), rrs.end(), rr("pool01.contoso.com.", 30, "A", "10.0.0.1")) == 1);
     CHECK(std::count(rrs.begin(), rrs.end(), rr("pool01.contoso.com.", 30, "A", "10.0.0.2")) == 1);
 }
+
+TEST_CASE("the health settings are read with their defaults and bounds") {
+    auto defaults = parse_settings({});
+    REQUIRE(defaults.ok());
+    CHECK(defaults->health_max_in_flight == 1024);
+    CHECK(defaults->health_jitter_percent == 10);
+    auto set = parse_settings({{"health_max_in_flight", "64"}, {"health_jitter_percent", "0"}});
+    REQUIRE(set.ok());
+    CHECK(set->health_max_in_flight == 64);
+    CHECK(set->health_jitter_percent == 0);
+    auto bad = parse_settings({{"health_jitter_percent", "80"}});
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message.find("health_jitter_percent") != std::string::npos);
+    CHECK_FALSE(parse_settings({{"health_max_in_flight", "0"}}).ok());
+}
