@@ -72,6 +72,7 @@ struct MemberInfo {
     std::string last_probe_at;
     std::string last_result;
     std::optional<double> last_latency_ms;
+    std::optional<double> last_probe_age_s;  // seconds since last_probe_at, by SQLite's clock
 };
 
 struct PoolInfo {

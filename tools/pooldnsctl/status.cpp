@@ -4,60 +4,17 @@
 
 #include "pooldns/pool_store.hpp"
 
-#include <charconv>
-#include <chrono>
 
 namespace pooldnsctl {
 
 namespace {
 
 using namespace pooldns;
-using Clock = std::chrono::system_clock;
 
 constexpr std::string_view kUsage = "status [POOL]";
 
 // The checker writes a heartbeat about once a second; older than this, it is gone.
 constexpr double kHeartbeatDeadS = 5.0;
-
-// Parses the store's timestamps, 'YYYY-MM-DDTHH:MM:SS[.fff]Z' (UTC).
-std::optional<Clock::time_point> parse_utc(std::string_view text) {
-    auto number = [&](std::size_t at, std::size_t len) -> std::optional<int> {
-        if (at + len > text.size()) return std::nullopt;
-        int v = 0;
-        auto [p, ec] = std::from_chars(text.data() + at, text.data() + at + len, v);
-        if (ec != std::errc() || p != text.data() + at + len) return std::nullopt;
-        return v;
-    };
-    if (text.size() < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
-        !text.ends_with('Z')) {
-        return std::nullopt;
-    }
-    auto year = number(0, 4), month = number(5, 2), day = number(8, 2);
-    auto hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
-    if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
-    std::chrono::year_month_day date{std::chrono::year(*year), std::chrono::month(static_cast<unsigned>(*month)),
-                                     std::chrono::day(static_cast<unsigned>(*day))};
-    if (!date.ok() || *hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
-    std::chrono::milliseconds fraction{0};
-    std::string_view rest = text.substr(19, text.size() - 20);
-    if (!rest.empty()) {
-        if (rest[0] != '.' || rest.size() < 2) return std::nullopt;
-        double f = 0;
-        std::string digits = "0" + std::string(rest);
-        auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), f);
-        if (ec != std::errc() || p != digits.data() + digits.size()) return std::nullopt;
-        fraction = std::chrono::milliseconds(static_cast<std::int64_t>(f * 1000));
-    }
-    return Clock::time_point(std::chrono::sys_days(date)) + std::chrono::hours(*hour) + std::chrono::minutes(*minute) +
-           std::chrono::seconds(*second) + fraction;
-}
-
-// Seconds from `at` to `now`; nullopt when `at` is not a timestamp.
-std::optional<double> age_s(std::string_view at, Clock::time_point now) {
-    auto t = parse_utc(at);
-    if (!t) return std::nullopt;
-    return std::chrono::duration<double>(now - *t).count();
-}
 
 // A member is in the answers when its server is enabled and it is not down;
 // unknown counts as up (the server starts from it so), and an unchecked pool
@@ -67,10 +24,9 @@ bool answering(const PoolInfo& pool, const MemberInfo& m) {
 }
 
 // The checker should have probed within three intervals plus a timeout.
-bool stale(const PoolInfo& pool, const MemberInfo& m, Clock::time_point now) {
-    if (pool.check.empty() || m.last_probe_at.empty()) return false;
-    auto age = age_s(m.last_probe_at, now);
-    if (!age) return false;
+bool stale(const PoolInfo& pool, const MemberInfo& m) {
+    if (pool.check.empty() || !m.last_probe_age_s) return false;
+    const auto& age = m.last_probe_age_s;
     // The server rewrites an unchanged result every 2 s (checker.hpp: result_refresh_ms).
     return *age * 1000.0 > 3.0 * pool.interval_ms + pool.timeout_ms + 2000.0;
 }
@@ -105,7 +61,7 @@ std::string checker_text(const std::optional<CheckerInfo>& c) {
                        std::max(0.0, c->heartbeat_age_s), c->targets, c->probes, c->late);
 }
 
-void print_text(const std::vector<PoolInfo>& pools, const std::optional<CheckerInfo>& checker, Clock::time_point now) {
+void print_text(const std::vector<PoolInfo>& pools, const std::optional<CheckerInfo>& checker) {
     if (pools.empty()) fmt::print("no pools ('pooldnsctl pool add' creates one)\n");
     for (const auto& pool : pools) {
         fmt::print("{} {}: answering {} of {}\n", pool.fqdn, pool_settings_text(pool), answering_count(pool),
@@ -122,9 +78,9 @@ void print_text(const std::vector<PoolInfo>& pools, const std::optional<CheckerI
             bool checked = !pool.check.empty();
             std::string last_probe = "-";
             if (checked && !m.last_probe_at.empty()) {
-                auto age = age_s(m.last_probe_at, now);
+                const auto& age = m.last_probe_age_s;
                 last_probe = age ? fmt::format("{:.1f} s ago", std::max(0.0, *age)) : m.last_probe_at;
-                if (stale(pool, m, now)) last_probe += " (stale)";
+                if (stale(pool, m)) last_probe += " (stale)";
             }
             rows.push_back({m.server, address, std::to_string(m.weight), std::string(admin_state_name(m.admin)),
                             checked ? m.health : "unchecked", checked ? short_time(m.since) : "-", last_probe,
@@ -135,7 +91,7 @@ void print_text(const std::vector<PoolInfo>& pools, const std::optional<CheckerI
     fmt::print("{}\n", checker_text(checker));
 }
 
-void print_json(const std::vector<PoolInfo>& pools, const std::optional<CheckerInfo>& checker, Clock::time_point now) {
+void print_json(const std::vector<PoolInfo>& pools, const std::optional<CheckerInfo>& checker) {
     auto text_or_null = [](const std::string& v) { return v.empty() ? std::string("null") : json_string(v); };
     fmt::print("{{\"pools\": [");
     for (std::size_t i = 0; i < pools.size(); ++i) {
@@ -151,7 +107,7 @@ void print_json(const std::vector<PoolInfo>& pools, const std::optional<CheckerI
                 j ? "," : "", json_string(m.server), json_string(m.host), json_string(m.address),
                 text_or_null(m.probe_address), m.weight, json_string(admin_state_name(m.admin)), json_string(m.health),
                 text_or_null(m.since), text_or_null(m.last_probe_at), text_or_null(m.last_result),
-                m.last_latency_ms ? fmt::format("{}", *m.last_latency_ms) : std::string("null"), stale(pool, m, now),
+                m.last_latency_ms ? fmt::format("{}", *m.last_latency_ms) : std::string("null"), stale(pool, m),
                 answering(pool, m));
         }
         fmt::print("{}]}}", pool.members.empty() ? "" : "\n  ");
@@ -182,11 +138,10 @@ int run_status(const Cli& cli, const std::vector<std::string>& args) {
     if (!pools) return fail(cli, pools.error());
     auto checker = store.checker();
     if (!checker) return fail(cli, checker.error());
-    auto now = Clock::now();
     if (cli.json) {
-        print_json(*pools, *checker, now);
+        print_json(*pools, *checker);
     } else {
-        print_text(*pools, *checker, now);
+        print_text(*pools, *checker);
     }
     return kExitOk;
 }
