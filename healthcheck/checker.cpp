@@ -29,16 +29,22 @@ namespace pooldns::health {
 
 namespace {
 
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 // "2026-11-22T01:02:03.456Z", as SQLite's strftime('%Y-%m-%dT%H:%M:%fZ') writes it.
-std::string iso_now() {
-    auto now = std::chrono::system_clock::now();
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+std::string iso_time(std::int64_t ms) {
     std::time_t secs = static_cast<std::time_t>(ms / 1000);
     std::tm tm{};
     gmtime_r(&secs, &tm);
     return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                        tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
 }
+
+std::string iso_now() { return iso_time(wall_ms()); }
 
 std::uint64_t steady_ms() {
     return static_cast<std::uint64_t>(
@@ -166,16 +172,14 @@ struct Target {
     std::uint64_t due_hr = 0;      // hrtime the next probe is due (its timer's deadline)
     bool in_flight = false;
     bool waiting = false;          // queued behind the in-flight cap
-    bool early_used = false;       // a lost held connection already brought one probe forward this period
-    bool next_early = false;       // the next launch is that early probe
+    std::uint64_t early_ms = 0;    // uv_now when a lost connection last brought a probe forward
     std::uint32_t quick_closes = 0;   // kept connections the peer closed within moments, in a row
     bool closes_at_once = false;      // the peer closes every connection: keep none
-    bool current_early = false;    // the probe in flight is
     std::function<void()> release; // closes the connection the last tcp probe kept
     bool removed = false;
     // For SQLite and `status`.
     std::string since;
-    std::string last_probe_at;
+    std::int64_t last_probe_ms = 0;  // wall clock; formatted only when written to SQLite
     ProbeResult last;
     bool dirty_state = false;
     bool dirty_result = false;
@@ -261,7 +265,6 @@ struct Checker::Loop {
         }
         target->config = t;
         target->spec = *spec;
-        target->config.check = t.check;
         if (!t.source.empty()) target->has_source = to_sockaddr(t.source, 0, target->source);
         target->host = t.host;
         if (target->host.ends_with('.')) target->host.pop_back();
@@ -350,17 +353,16 @@ struct Checker::Loop {
     // connections are no longer kept.
     void lost(Target& t) {
         std::uint64_t now = uv_now(&loop);
-        log(LogLevel::Debug, "health_connection_lost", "address={} held_ms={} early_used={}", t.config.address,
-            now - t.held_ms, t.early_used);
+        log(LogLevel::Debug, "health_connection_lost", "address={} held_ms={}", t.config.address, now - t.held_ms);
         t.release = nullptr;
         if (now - t.held_ms < std::min<std::uint64_t>(100, t.config.interval_ms / 10)) {
             if (++t.quick_closes >= 3) t.closes_at_once = true;
         } else {
             t.quick_closes = 0;
         }
-        if (t.removed || stopping || t.in_flight || t.waiting || t.early_used) return;
-        t.early_used = true;
-        t.next_early = true;
+        bool early_this_period = t.early_ms != 0 && now - t.early_ms < t.config.interval_ms;
+        if (t.removed || stopping || t.in_flight || t.waiting || early_this_period) return;
+        t.early_ms = now;
         // A dying process closes its connections a moment before its listening
         // socket: a probe sent the same instant could still connect. 50 ms later
         // the port refuses.
@@ -370,7 +372,6 @@ struct Checker::Loop {
     void launch(Target& t) {
         if (t.release) std::exchange(t.release, nullptr)();  // one connection per target at a time
         t.started_ms = uv_now(&loop);
-        t.current_early = std::exchange(t.next_early, false);
         std::uint64_t hr = uv_hrtime();
         std::uint64_t late_us = hr > t.due_hr ? (hr - t.due_hr) / 1000 : 0;
         // A deadline: start within 5% of the interval (at least 50 ms) of when due.
@@ -417,10 +418,9 @@ struct Checker::Loop {
             t.release = r.release;
             t.held_ms = uv_now(&loop);
         }
-        std::string now = iso_now();
         t.last = r;
         t.last.release = nullptr;
-        t.last_probe_at = now;
+        t.last_probe_ms = wall_ms();
         t.dirty_result = true;
         bool was_known = t.machine.known();
         bool flipped = t.machine.record(r.alive, t.config.rise, t.config.fall);
@@ -428,7 +428,8 @@ struct Checker::Loop {
         std::uint8_t state = static_cast<std::uint8_t>((t.machine.up() ? kHealthUp : 0) | kHealthProbed);
         if (published != state) owner.health_->set(t.config.slot, state);
         if (flipped || !was_known || t.since.empty()) {
-            if (flipped || !was_known) t.since = now;
+            // Text only on a change of state, not on every probe.
+            if (flipped || !was_known) t.since = iso_time(t.last_probe_ms);
             t.dirty_state = true;
         }
         if (flipped) {
@@ -444,9 +445,8 @@ struct Checker::Loop {
             log(t.machine.up() ? LogLevel::Info : LogLevel::Warn, "health",
                 "state={} address={} check={} members={} reason=\"{}\" latency_ms={:.1f}",
                 t.machine.up() ? "up" : "down", t.config.address, t.config.check, names, r.reason, r.latency_ms);
-            record_history(t, now);
+            record_history(t, t.since);
         }
-        if (!t.current_early) t.early_used = false;  // a regular probe opens a new period
         schedule_next(t);
         start_waiting();
     }
@@ -486,7 +486,7 @@ struct Checker::Loop {
                        (all && t.dirty_result);
             if (!due) continue;
             for (const auto& m : t.config.members) {
-                b.members.push_back({m.pool_id, m.server_id, t.machine.up() ? "up" : "down", t.since, t.last_probe_at,
+                b.members.push_back({m.pool_id, m.server_id, t.machine.up() ? "up" : "down", t.since, iso_time(t.last_probe_ms),
                                      t.last.reason, t.last.latency_ms});
             }
             t.dirty_state = t.dirty_result = false;
