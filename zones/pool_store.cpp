@@ -40,13 +40,6 @@ std::optional<ZoneRef> containing_zone(const Database& db, std::string_view name
     return best;
 }
 
-Result<std::string> absolute_name(std::string_view text, std::string_view what) {
-    if (text.empty()) return Error{fmt::format("{}: empty name", what)};
-    std::string absolute(text);
-    if (!absolute.ends_with('.')) absolute += '.';
-    return canonical_name(absolute, ".", what);
-}
-
 Result<std::uint32_t> parse_count(std::string_view text, std::string_view what, std::uint32_t min, std::uint32_t max) {
     std::uint32_t v = 0;
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -179,7 +172,8 @@ std::vector<MemberInfo> load_members(const Database& db, std::int64_t pool_id) {
     auto st = db.prepare(
         "SELECT s.name, s.host, m.address, coalesce(m.probe_address, ''), m.weight, s.admin_state, "
         "coalesce(h.state, 'unknown'), coalesce(h.since, ''), coalesce(h.last_probe_at, ''), "
-        "coalesce(h.last_result, ''), h.last_latency_ms "
+        "coalesce(h.last_result, ''), h.last_latency_ms, "
+        "(julianday('now') - julianday(h.last_probe_at)) * 86400.0 "
         "FROM members m JOIN servers s ON s.id = m.server_id "
         "LEFT JOIN member_health h ON h.pool_id = m.pool_id AND h.server_id = m.server_id "
         "WHERE m.pool_id = ? ORDER BY s.name");
@@ -202,6 +196,12 @@ std::vector<MemberInfo> load_members(const Database& db, std::int64_t pool_id) {
             auto text = st.column_text(10);
             auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
             if (ec == std::errc()) m.last_latency_ms = v;
+        }
+        if (!st.column_is_null(11)) {
+            double v = 0;
+            auto text = st.column_text(11);
+            auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+            if (ec == std::errc()) m.last_probe_age_s = v;
         }
         out.push_back(std::move(m));
     }

@@ -53,6 +53,13 @@ Result<std::string> canonical_name(std::string_view name, std::string_view origi
     return rdf_to_string(rdf.get());
 }
 
+Result<std::string> absolute_name(std::string_view text, std::string_view what) {
+    if (text.empty()) return Error{fmt::format("{}: empty name", what)};
+    std::string absolute(text);
+    if (!absolute.ends_with('.')) absolute += '.';
+    return canonical_name(absolute, ".", what);
+}
+
 Result<std::string> argument_name(std::string_view name, std::string_view origin, std::string_view what) {
     if (!name.empty() && !name.ends_with('.') && origin != ".") {
         auto as_absolute = canonical_name(std::string(name) + ".", ".", what);

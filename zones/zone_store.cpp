@@ -121,9 +121,7 @@ Result<Record> parse_for_zone(std::string_view origin, std::string_view name, st
 
 Result<std::string> zone_origin(std::string_view origin) {
     if (origin.empty()) return Error{"ORIGIN: empty zone name"};
-    std::string absolute(origin);
-    if (!absolute.ends_with('.')) absolute += '.';
-    return canonical_name(absolute, ".", "ORIGIN");
+    return absolute_name(origin, "ORIGIN");
 }
 
 Result<ZoneSummary> ZoneStore::create(std::string_view origin_arg, const ZoneCreateOptions& options) {

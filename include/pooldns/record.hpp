@@ -26,6 +26,9 @@ struct Record {
 // A name as given by a user, made absolute against `origin` ("@" is the origin,
 // names without a trailing dot are relative) and lower-cased. Errors name `what`.
 Result<std::string> canonical_name(std::string_view name, std::string_view origin, std::string_view what);
+// A fully qualified name given on its own (a zone origin, a host, a pool):
+// absolute whether or not it ends in a dot, lower-cased. Errors name `what`.
+Result<std::string> absolute_name(std::string_view text, std::string_view what);
 // A name given as a command-line argument for zone `origin`: like
 // canonical_name, except that a name already ending in the origin
 // ("www.contoso.com" for zone contoso.com.) is taken as absolute, since that is
