@@ -4,6 +4,7 @@
 #include "dns/server.hpp"
 #include "pooldns/log.hpp"
 #include "reloader.hpp"
+#include "vip/proxy.hpp"
 
 #include <uv.h>
 
@@ -22,7 +23,9 @@ constexpr const char* kHelp = R"(usage: pooldns [--db PATH] [--dns ADDR:PORT]...
   --threads N        DNS worker threads, one event loop each (default: number of cores)
   --log-level LEVEL  error | warn | info | debug (default info)
 
-Signals: SIGTERM/SIGINT stop; SIGHUP reloads the database now.
+VIP listeners (pooldnsctl vip add) are opened from the database; none by default.
+
+Signals: SIGTERM/SIGINT stop; SIGHUP reloads the database now (and VIP certificates).
 Edits committed with pooldnsctl are served within a second without a signal.
 )";
 
@@ -98,6 +101,12 @@ int main(int argc, char** argv) {
         log(LogLevel::Error, "start_failed", "reason=\"{}\"", st.error().message);
         return 1;
     }
+    // The VIP listeners come from the database like everything else: none until `pooldnsctl vip add`.
+    vip::Proxy proxy(box, health, db_path);
+    if (auto st = proxy.start(); !st) {
+        log(LogLevel::Error, "start_failed", "reason=\"{}\"", st.error().message);
+        return 1;
+    }
     // The checker must never die silently: its loop ticks every 100 ms; a
     // silence of 3 s is logged (and `pooldnsctl status` shows the heartbeat).
     uv_timer_t watchdog;
@@ -149,16 +158,18 @@ int main(int argc, char** argv) {
     log(LogLevel::Info, "listening", "dns={} transports=udp,tcp threads={} db={}", listening, threads, db_path);
 
     uv_run(loop, UV_RUN_DEFAULT);
+    proxy.stop();
     checker.stop();
     uv_close(reinterpret_cast<uv_handle_t*>(&watchdog), nullptr);
     uv_run(loop, UV_RUN_NOWAIT);
     server.stop();
     const auto& s = server.stats();
     log(LogLevel::Info, "stopped",
-        "udp_queries={} tcp_queries={} tcp_connections={} transfers={} probes={} late={} max_late_ms={:.1f} flips={}",
+        "udp_queries={} tcp_queries={} tcp_connections={} transfers={} probes={} late={} max_late_ms={:.1f} flips={} "
+        "vip_connections={} vip_requests={}",
         s.udp_queries.load(), s.tcp_queries.load(), s.tcp_connections.load(), s.transfers.load(),
         checker.stats().probes.load(), checker.stats().late.load(), checker.stats().max_late_us.load() / 1000.0,
-        checker.stats().flips.load());
+        checker.stats().flips.load(), proxy.stats().connections.load(), proxy.stats().requests.load());
     uv_loop_close(loop);
     return 0;
 }

@@ -15,7 +15,7 @@ namespace {
 // Timestamps are UTC text in ISO 8601 so the CLI, sqlite3 and humans read them alike.
 #define POOLDNS_NOW "(strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
 
-constexpr std::array<std::string_view, 4> kMigrations = {
+constexpr std::array<std::string_view, 5> kMigrations = {
     // 1: zones and their records, settings, the audit log.
     R"sql(
 CREATE TABLE zones (
@@ -172,6 +172,67 @@ CREATE TABLE checker (
     targets       INTEGER NOT NULL DEFAULT 0,   -- distinct (address, check) pairs probed
     probes        INTEGER NOT NULL DEFAULT 0,   -- probes completed since start
     late          INTEGER NOT NULL DEFAULT 0    -- probes started later than their deadline
+);
+)sql",
+    // 5: VIP options (backend TLS, persistence cookie, limits and timeouts, access
+    // log), extra certificates chosen by SNI, and the counters the server writes.
+    R"sql(
+ALTER TABLE vips ADD COLUMN backend_sni TEXT;          -- NULL: each server's host FQDN
+ALTER TABLE vips ADD COLUMN backend_ca TEXT;           -- PEM file: verify backends' chains and names; NULL: no verification
+ALTER TABLE vips ADD COLUMN cookie_name TEXT NOT NULL DEFAULT 'MS-WSMAN';
+ALTER TABLE vips ADD COLUMN cookie_httponly INTEGER NOT NULL DEFAULT 0 CHECK (cookie_httponly IN (0, 1));
+ALTER TABLE vips ADD COLUMN cookie_secure INTEGER NOT NULL DEFAULT 0 CHECK (cookie_secure IN (0, 1));
+ALTER TABLE vips ADD COLUMN access_log INTEGER NOT NULL DEFAULT 0 CHECK (access_log IN (0, 1));
+ALTER TABLE vips ADD COLUMN max_connections INTEGER NOT NULL DEFAULT 20000 CHECK (max_connections > 0);
+ALTER TABLE vips ADD COLUMN header_timeout_ms INTEGER NOT NULL DEFAULT 10000 CHECK (header_timeout_ms > 0);
+ALTER TABLE vips ADD COLUMN connect_timeout_ms INTEGER NOT NULL DEFAULT 5000 CHECK (connect_timeout_ms > 0);
+ALTER TABLE vips ADD COLUMN response_timeout_ms INTEGER NOT NULL DEFAULT 120000 CHECK (response_timeout_ms > 0);
+ALTER TABLE vips ADD COLUMN max_request_line INTEGER NOT NULL DEFAULT 8192 CHECK (max_request_line >= 64);
+ALTER TABLE vips ADD COLUMN max_header_bytes INTEGER NOT NULL DEFAULT 65536 CHECK (max_header_bytes >= 256);
+ALTER TABLE vips ADD COLUMN max_header_count INTEGER NOT NULL DEFAULT 100 CHECK (max_header_count >= 1);
+ALTER TABLE vips ADD COLUMN max_body_bytes INTEGER NOT NULL DEFAULT 4294967296 CHECK (max_body_bytes >= 0);
+-- More certificates for an HTTPS VIP, chosen by the client's SNI; vips.tls_cert and
+-- vips.tls_key stay the default one (sent when no name matches).
+CREATE TABLE vip_certs (
+    vip_id    INTEGER NOT NULL REFERENCES vips(id) ON DELETE CASCADE,
+    position  INTEGER NOT NULL CHECK (position >= 1),
+    tls_cert  TEXT NOT NULL,
+    tls_key   TEXT NOT NULL,
+    PRIMARY KEY (vip_id, position)
+);
+CREATE TRIGGER generation_vip_certs_insert AFTER INSERT ON vip_certs BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_vip_certs_update AFTER UPDATE ON vip_certs BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER generation_vip_certs_delete AFTER DELETE ON vip_certs BEGIN UPDATE generation SET value = value + 1 WHERE id = 1; END;
+-- Written by the running server about once a second (no generation trigger: the
+-- counters are not served data). Totals since the server started.
+CREATE TABLE vip_stats (
+    vip_id       INTEGER PRIMARY KEY REFERENCES vips(id) ON DELETE CASCADE,
+    pid          INTEGER NOT NULL,
+    started_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    listening    INTEGER NOT NULL DEFAULT 0,   -- 1: the listener is open
+    listen_error TEXT,                          -- why it is not, e.g. 'address in use'
+    connections  INTEGER NOT NULL DEFAULT 0,   -- client connections accepted
+    active       INTEGER NOT NULL DEFAULT 0,   -- client connections open now
+    refused      INTEGER NOT NULL DEFAULT 0,   -- closed at once: max_connections reached
+    requests     INTEGER NOT NULL DEFAULT 0,
+    status_1xx   INTEGER NOT NULL DEFAULT 0,
+    status_2xx   INTEGER NOT NULL DEFAULT 0,
+    status_3xx   INTEGER NOT NULL DEFAULT 0,
+    status_4xx   INTEGER NOT NULL DEFAULT 0,
+    status_5xx   INTEGER NOT NULL DEFAULT 0,
+    bytes_in     INTEGER NOT NULL DEFAULT 0,   -- from clients (after TLS)
+    bytes_out    INTEGER NOT NULL DEFAULT 0,   -- to clients (before TLS)
+    retries      INTEGER NOT NULL DEFAULT 0,   -- requests sent again to another member
+    no_backend   INTEGER NOT NULL DEFAULT 0    -- 503s because no member was up
+);
+CREATE TABLE vip_member_stats (
+    vip_id     INTEGER NOT NULL REFERENCES vips(id) ON DELETE CASCADE,
+    server_id  INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    picks      INTEGER NOT NULL DEFAULT 0,     -- requests sent to it
+    failures   INTEGER NOT NULL DEFAULT 0,     -- connects refused, resets and timeouts
+    active     INTEGER NOT NULL DEFAULT 0,     -- requests outstanding now
+    PRIMARY KEY (vip_id, server_id)
 );
 )sql",
 };

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string_view>
+#include <map>
 #include <unordered_map>
 
 namespace pooldns::dns {
@@ -135,6 +136,14 @@ Result<EngineSettings> parse_settings(const std::vector<std::pair<std::string, s
             auto n = number(key, value, 0, 1);
             if (!n) return n.error();
             s.query_log = *n == 1;
+        } else if (key == "vip_cookie_secret") {
+            if (value.size() != 32 || !std::all_of(value.begin(), value.end(), ::isxdigit)) {
+                return Error{fmt::format("setting {}: expected 32 hex digits", key)};
+            }
+            // SipHash takes a 64-bit seed here: fold the two halves into it.
+            std::uint64_t hi = std::stoull(value.substr(0, 16), nullptr, 16);
+            std::uint64_t lo = std::stoull(value.substr(16), nullptr, 16);
+            s.vip_cookie_seed = hi ^ vip::detail::mix64(lo);
         }
         // Other keys belong to other modules (health, VIP).
     }
@@ -296,10 +305,13 @@ public:
 
     void set_health(std::shared_ptr<HealthTable> health) { health_ = std::move(health); }
 
+    void add_vip(vip::VipConfig v) { vips_pending_.push_back(std::move(v)); }
+
     Result<std::shared_ptr<const Snapshot>> finish() {
         finish_rrsets();
         if (auto st = finish_zones(); !st) return st.error();
         if (auto st = link_pools(); !st) return st.error();
+        link_vips();
         link_nodes();
         link_extras();
         snap_->nodes_.shrink_to_fit();
@@ -606,6 +618,7 @@ private:
                     t.timeout_ms = std::min(t.timeout_ms, in.timeout_ms);
                     t.members.push_back({in.id, m.server_id, fmt::format("{}/{}", in.fqdn, m.server)});
                     pm.health = t.slot;
+                    member_slots_[{in.fqdn, m.server_id}] = t.slot;
                 }
                 if (m.enabled) snap_->pool_members_.push_back(pm);
             }
@@ -618,6 +631,31 @@ private:
         }
         snap_->health_ = health_;
         return {};
+    }
+
+    // A VIP's backends are its pool's members, with the slots link_pools gave them.
+    void link_vips() {
+        std::unordered_map<std::string, const PoolData*> pools;
+        for (const auto& p : pools_pending_) pools.emplace(p.fqdn, &p);
+        for (auto& v : vips_pending_) {
+            auto it = pools.find(v.pool);
+            if (it == pools.end()) continue;
+            const PoolData& p = *it->second;
+            v.backends.clear();
+            for (const auto& m : p.members) {
+                vip::VipBackend b;
+                b.server_id = m.server_id;
+                b.server = m.server;
+                b.host = m.host;
+                b.address = m.probe_address.empty() ? m.address : m.probe_address;
+                b.weight = m.weight;
+                b.enabled = m.enabled;
+                auto slot = member_slots_.find({p.fqdn, m.server_id});
+                if (slot != member_slots_.end()) b.health = slot->second;
+                v.backends.push_back(std::move(b));
+            }
+            snap_->vips_.push_back(std::move(v));
+        }
     }
 
     // For NS, MX and SRV RRsets: the nodes holding A/AAAA for their targets.
@@ -659,6 +697,8 @@ private:
     std::vector<ShadowRRset> shadow_names_;
     std::vector<std::uint8_t> rdata_pool_;
     std::vector<PoolData> pools_pending_;
+    std::vector<vip::VipConfig> vips_pending_;
+    std::map<std::pair<std::string, std::int64_t>, std::uint32_t> member_slots_;  // (pool, server id) -> health slot
     std::shared_ptr<HealthTable> health_;
 };
 
@@ -668,6 +708,12 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(std::vector<ZoneData> zo
 
 Result<std::shared_ptr<const Snapshot>> Snapshot::build(std::vector<ZoneData> zones, std::vector<PoolData> pools,
                                                         EngineSettings settings, std::shared_ptr<HealthTable> health) {
+    return build(std::move(zones), std::move(pools), {}, std::move(settings), std::move(health));
+}
+
+Result<std::shared_ptr<const Snapshot>> Snapshot::build(std::vector<ZoneData> zones, std::vector<PoolData> pools,
+                                                        std::vector<vip::VipConfig> vips, EngineSettings settings,
+                                                        std::shared_ptr<HealthTable> health) {
     std::size_t total = 0;
     for (const auto& z : zones) total += z.records.size();
     SnapshotBuilder builder(std::move(settings), total);
@@ -684,6 +730,7 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(std::vector<ZoneData> zo
     for (auto& p : pools) {
         if (auto st = builder.add_pool(std::move(p)); !st) return st.error();
     }
+    for (auto& v : vips) builder.add_vip(std::move(v));
     return builder.finish();
 }
 
@@ -790,6 +837,49 @@ Result<std::shared_ptr<const Snapshot>> load_snapshot(const Database& db, std::s
             }
             ms.reset();
             if (auto s = builder.add_pool(std::move(p)); !s) return s.error();
+        }
+        auto vs = db.prepare(
+            "SELECT v.id, v.name, v.listen, p.fqdn, v.backend_port, v.tls_cert, v.tls_key, v.backend_tls, "
+            "coalesce(v.backend_sni, ''), coalesce(v.backend_ca, ''), v.persist, v.cookie_name, v.cookie_httponly, "
+            "v.cookie_secure, v.access_log, v.idle_timeout_s, v.header_timeout_ms, v.connect_timeout_ms, "
+            "v.response_timeout_ms, v.max_connections, v.max_request_line, v.max_header_bytes, v.max_header_count, "
+            "v.max_body_bytes FROM vips v JOIN pools p ON p.id = v.pool_id ORDER BY v.name");
+        auto cs = db.prepare("SELECT tls_cert, tls_key FROM vip_certs WHERE vip_id = ? ORDER BY position");
+        while (vs.step()) {
+            vip::VipConfig v;
+            v.id = vs.column_int(0);
+            v.name = vs.column_text(1);
+            v.listen = vs.column_text(2);
+            v.pool = vs.column_text(3);
+            v.backend_port = static_cast<std::uint16_t>(vs.column_int(4));
+            if (!vs.column_is_null(5)) {
+                v.certs.push_back({vs.column_text(5), vs.column_text(6)});
+                cs.bind(1, v.id);
+                while (cs.step()) v.certs.push_back({cs.column_text(0), cs.column_text(1)});
+                cs.reset();
+            }
+            v.backend_tls = vs.column_int(7) != 0;
+            v.backend_sni = vs.column_text(8);
+            v.backend_ca = vs.column_text(9);
+            auto persist = vs.column_text_view(10);
+            v.persist = persist == "cookie" ? vip::Persist::Cookie
+                        : persist == "source" ? vip::Persist::Source
+                                              : vip::Persist::None;
+            v.cookie_name = vs.column_text(11);
+            v.cookie_httponly = vs.column_int(12) != 0;
+            v.cookie_secure = vs.column_int(13) != 0;
+            v.access_log = vs.column_int(14) != 0;
+            auto ms_of = [](std::int64_t n) { return static_cast<std::uint32_t>(std::clamp<std::int64_t>(n, 1, 0xffffffff)); };
+            v.idle_timeout_ms = ms_of(vs.column_int(15) * 1000);
+            v.header_timeout_ms = ms_of(vs.column_int(16));
+            v.connect_timeout_ms = ms_of(vs.column_int(17));
+            v.response_timeout_ms = ms_of(vs.column_int(18));
+            v.max_connections = ms_of(vs.column_int(19));
+            v.limits.request_line = static_cast<std::size_t>(vs.column_int(20));
+            v.limits.header_section = static_cast<std::size_t>(vs.column_int(21));
+            v.limits.header_count = static_cast<std::size_t>(vs.column_int(22));
+            v.limits.body = static_cast<std::uint64_t>(vs.column_int(23));
+            builder.add_vip(std::move(v));
         }
         return builder.finish();
     } catch (const StoreError& e) {

@@ -13,6 +13,7 @@
 #include "pooldns/pool_select.hpp"
 #include "pooldns/record.hpp"
 #include "pooldns/result.hpp"
+#include "pooldns/vip_config.hpp"
 #include "pooldns/wire_name.hpp"
 
 #include <array>
@@ -146,6 +147,10 @@ struct EngineSettings {
     std::vector<std::string> notify;             // notify: "192.0.2.7 [2001:db8::7]:5300" (port 53 by default)
     std::uint32_t health_max_in_flight = 1024;   // health_max_in_flight: probes at once, over every target
     std::uint32_t health_jitter_percent = 10;    // health_jitter_percent: how early (at most) a probe may fire
+    // vip_cookie_secret: 32 hex digits written by `pooldnsctl vip add`; keys the
+    // persistence cookies so clients cannot forge one naming a member. Unset: 0,
+    // and the VIP draws a random key per process (cookies then end at a restart).
+    std::uint64_t vip_cookie_seed = 0;
 };
 Result<EngineSettings> parse_settings(const std::vector<std::pair<std::string, std::string>>& rows);
 
@@ -216,6 +221,8 @@ public:
     // The health table, or nullptr when the snapshot has no checked pool.
     const HealthTable* health() const { return health_.get(); }
     bool member_up(const PoolMember& m) const { return !health_ || health_->up(m.health); }
+    // The VIPs, with their pool's members as backends (VIPs whose pool is gone are absent).
+    std::span<const vip::VipConfig> vips() const { return vips_; }
     std::size_t record_count() const { return records_; }
     std::size_t memory_bytes() const;
 
@@ -227,6 +234,11 @@ public:
     // check get a slot in `health` (shared by every snapshot of the process).
     static Result<std::shared_ptr<const Snapshot>> build(std::vector<ZoneData> zones, std::vector<PoolData> pools,
                                                          EngineSettings settings, std::shared_ptr<HealthTable> health);
+    // With VIPs: each names its pool in `pool`; its backends are filled in from
+    // that pool's members (their health slots, weights and admin states).
+    static Result<std::shared_ptr<const Snapshot>> build(std::vector<ZoneData> zones, std::vector<PoolData> pools,
+                                                         std::vector<vip::VipConfig> vips, EngineSettings settings,
+                                                         std::shared_ptr<HealthTable> health);
 
 private:
     struct Slot {
@@ -245,6 +257,7 @@ private:
     std::vector<Pool> pools_;
     std::vector<PoolMember> pool_members_;
     std::vector<HealthTarget> targets_;
+    std::vector<vip::VipConfig> vips_;
     std::shared_ptr<HealthTable> health_;
     EngineSettings settings_;
     std::size_t records_ = 0;
