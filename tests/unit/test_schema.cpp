@@ -91,6 +91,22 @@ const std::vector<Seed>& seeds() {
          "SELECT (SELECT degraded_ttl || ' ' || source FROM pools) || '|' || (SELECT ttl FROM servers) || '|' || "
          "(SELECT pid FROM checker) || '|' || (SELECT value > 0 FROM generation)",
          "5 127.0.0.1|3600|42|1"},
+        {5,
+         {"vip_certs", "vip_stats", "vip_member_stats"},
+         "UPDATE vips SET backend_sni = 'web1.example.com', cookie_secure = 1;"
+         "INSERT INTO vip_certs (vip_id, position, tls_cert, tls_key) VALUES (1, 1, '/etc/b.pem', '/etc/b.key');"
+         "INSERT INTO vip_stats (vip_id, pid, started_at, updated_at, requests) VALUES (1, 7, 'a', 'b', 9);"
+         "INSERT INTO vip_member_stats (vip_id, server_id, picks) VALUES (1, 1, 3);",
+         // The version-3 VIP row gets every new column's default.
+         "SELECT (SELECT backend_sni || ' ' || coalesce(backend_ca, '-') || ' ' || cookie_name || ' ' || "
+         "cookie_httponly || cookie_secure || access_log || ' ' || max_connections || ' ' || header_timeout_ms || ' ' "
+         "|| connect_timeout_ms || ' ' || response_timeout_ms || ' ' || max_request_line || ' ' || max_header_bytes "
+         "|| ' ' || max_header_count || ' ' || max_body_bytes || ' ' || idle_timeout_s FROM vips) || '|' || "
+         "(SELECT position || ' ' || tls_cert || ' ' || tls_key FROM vip_certs) || '|' || (SELECT pid || ' ' || "
+         "listening || ' ' || requests || ' ' || connections FROM vip_stats) || '|' || (SELECT picks || ' ' || "
+         "failures || ' ' || active FROM vip_member_stats)",
+         "web1.example.com - MS-WSMAN 010 20000 10000 5000 120000 8192 65536 100 4294967296 1800|"
+         "1 /etc/b.pem /etc/b.key|7 0 9 0|3 0 0"},
     };
     return all;
 }
@@ -118,7 +134,8 @@ TEST_CASE("opening a new file read-write creates every table at the current sche
     CHECK(db.schema_version() == current_schema_version());
     CHECK(query_int(db, "PRAGMA user_version") == current_schema_version());
     for (const char* table : {"zones", "records", "settings", "audit", "servers", "server_addresses", "pools",
-                              "members", "member_health", "health_history", "vips"}) {
+                              "members", "member_health", "health_history", "vips", "generation", "checker",
+                              "vip_certs", "vip_stats", "vip_member_stats"}) {
         INFO("table: ", std::string(table));
         CHECK(table_exists(db, table));
     }
@@ -271,4 +288,71 @@ TEST_CASE("a zone that a pool references cannot be deleted") {
     CHECK_THROWS_AS(db.exec("DELETE FROM zones WHERE id = 1"), StoreError);
     CHECK(query_int(db, "SELECT count(*) FROM zones") == 1);
     CHECK(query_int(db, "SELECT count(*) FROM records") == 1);
+}
+
+// --- migration 5: VIP options, certificates by SNI, the server's counters ------
+
+namespace {
+
+// A current file with a zone, a server, a pool and VIP 1 on it.
+Database with_vip(const TempDir& dir) {
+    Database db = open_ok(dir.file("db"), OpenMode::ReadWrite);
+    for (std::size_t i = 0; i < 3; ++i) db.exec(seeds()[i].insert);
+    return db;
+}
+
+}  // namespace
+
+TEST_CASE("deleting a VIP deletes its certificates and counters through the foreign keys") {
+    TempDir dir;
+    Database db = with_vip(dir);
+    db.exec(seeds()[4].insert);
+    db.exec("DELETE FROM vips WHERE id = 1");
+    CHECK(query_int(db, "SELECT count(*) FROM vip_certs") == 0);
+    CHECK(query_int(db, "SELECT count(*) FROM vip_stats") == 0);
+    CHECK(query_int(db, "SELECT count(*) FROM vip_member_stats") == 0);
+}
+
+TEST_CASE("deleting a server deletes its per-VIP counters") {
+    TempDir dir;
+    Database db = with_vip(dir);
+    db.exec(seeds()[4].insert);
+    db.exec("DELETE FROM vips; DELETE FROM servers WHERE id = 1");
+    CHECK(query_int(db, "SELECT count(*) FROM vip_member_stats") == 0);
+}
+
+TEST_CASE("a pool that a VIP sends traffic to cannot be deleted") {
+    TempDir dir;
+    Database db = with_vip(dir);
+    CHECK_THROWS_AS(db.exec("DELETE FROM pools WHERE id = 1"), StoreError);
+    CHECK(query_int(db, "SELECT count(*) FROM pools") == 1);
+}
+
+TEST_CASE("the VIP columns of migration 5 refuse values outside their CHECKs") {
+    TempDir dir;
+    Database db = with_vip(dir);
+    for (const char* bad :
+         {"cookie_httponly = 2", "cookie_secure = -1", "access_log = 2", "max_connections = 0",
+          "header_timeout_ms = 0", "connect_timeout_ms = 0", "response_timeout_ms = 0", "max_request_line = 63",
+          "max_header_bytes = 255", "max_header_count = 0", "max_body_bytes = -1", "cookie_name = NULL"}) {
+        INFO("set: ", std::string(bad));
+        CHECK_THROWS_AS(db.exec(std::string("UPDATE vips SET ") + bad + " WHERE id = 1"), StoreError);
+    }
+    CHECK_THROWS_AS(db.exec("INSERT INTO vip_certs (vip_id, position, tls_cert, tls_key) VALUES (1, 0, 'c', 'k')"),
+                    StoreError);
+    CHECK_THROWS_AS(db.exec("INSERT INTO vip_certs (vip_id, position, tls_cert, tls_key) VALUES (9, 1, 'c', 'k')"),
+                    StoreError);
+}
+
+TEST_CASE("VIP certificates move the generation; the server's VIP counters do not") {
+    TempDir dir;
+    Database db = with_vip(dir);
+    std::int64_t g = query_int(db, "SELECT value FROM generation");
+    db.exec("INSERT INTO vip_stats (vip_id, pid, started_at, updated_at) VALUES (1, 7, 'a', 'b');"
+            "UPDATE vip_stats SET requests = 5;"
+            "INSERT INTO vip_member_stats (vip_id, server_id) VALUES (1, 1);"
+            "UPDATE vip_member_stats SET picks = 5;");
+    CHECK(query_int(db, "SELECT value FROM generation") == g);
+    db.exec("INSERT INTO vip_certs (vip_id, position, tls_cert, tls_key) VALUES (1, 1, 'c', 'k')");
+    CHECK(query_int(db, "SELECT value FROM generation") > g);
 }

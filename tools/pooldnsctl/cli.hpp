@@ -6,6 +6,7 @@
 #include "pooldns/record.hpp"
 #include "pooldns/result.hpp"
 #include "pooldns/store.hpp"
+#include "pooldns/vip_store.hpp"
 
 #include <fmt/format.h>
 
@@ -98,12 +99,22 @@ std::string pool_settings_text(const pooldns::PoolInfo& pool);
 // The pool's settings as JSON members (no braces, no members list): "\"fqdn\": ..., ...".
 std::string pool_settings_json(const pooldns::PoolInfo& pool);
 
+// Shared by vip and status (defined in vip.cpp).
+// "http" or "https".
+std::string vip_scheme(const pooldns::VipInfo& vip);
+// What the VIP does, as one line:
+// "https 192.0.2.1:443 -> pool01.contoso.com. port 443 over TLS, backends not verified, persist cookie MS-WSMAN".
+std::string vip_settings_text(const pooldns::VipInfo& vip);
+// Every field of the VIP as one JSON object.
+std::string vip_json(const pooldns::VipInfo& vip);
+
 // Nouns.
 int run_zone(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
 int run_record(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
 int run_server(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
 int run_pool(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
 int run_member(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
+int run_vip(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
 // status [POOL]: a noun without a verb; `args` are the words after "status".
 int run_status(const Cli& cli, const std::vector<std::string>& args);
 

@@ -20,7 +20,20 @@ constexpr std::string_view kHelp = R"(usage: pooldnsctl [--db PATH] [--json] NOU
              [--all-down all|none|backup:FQDN] [--source IP]
          set FQDN OPTION... (only the options given change) | list | delete FQDN
   member add POOL SERVER ADDR [--weight N] [--probe IP] | remove POOL SERVER
-  status [POOL]   each pool's members, their health, and the checker's heartbeat
+  vip    add NAME --listen ADDR:PORT --pool FQDN --backend-port N
+             [--tls-cert PEM --tls-key PEM]... [--backend-tls] [--backend-sni NAME]
+             [--backend-ca PEM] [--persist cookie|source|none] [--cookie-name NAME]
+             [--cookie-httponly on|off] [--cookie-secure on|off] [--idle-timeout S]
+             [--header-timeout S] [--connect-timeout S] [--response-timeout S]
+             [--max-connections N] [--max-request-line N] [--max-header-bytes N]
+             [--max-header-count N] [--max-body N] [--access-log on|off]
+         set NAME OPTION... (only the options given change; --tls none: plain HTTP;
+             --backend-tls off, --backend-sni none, --backend-ca none clear)
+         list | delete NAME
+         (the first --tls-cert/--tls-key pair is the default certificate, the
+         others are chosen by SNI; giving any on set replaces them all)
+  status [POOL]   each pool's members and their health, each VIP's counters and
+                  backends, and the checker's heartbeat
 
 Options:
   --db PATH   the SQLite file (default: $POOLDNS_DB, else ./pooldns.db)
@@ -87,6 +100,7 @@ int main(int argc, char** argv) {
         if (noun == "server") return run_server(cli, verb, rest);
         if (noun == "pool") return run_pool(cli, verb, rest);
         if (noun == "member") return run_member(cli, verb, rest);
+        if (noun == "vip") return run_vip(cli, verb, rest);
     } catch (const std::exception& e) {
         return fail(cli, pooldns::Error{fmt::format("internal error: {}", e.what())});
     }

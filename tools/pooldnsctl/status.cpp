@@ -1,9 +1,10 @@
 // pooldnsctl status [POOL]: what each pool answers now, member by member, with
-// the health the server's checker recorded, and whether that checker is alive.
+// the health the server's checker recorded; what each VIP has carried by the
+// counters the server writes; and whether that server is alive.
 #include "cli.hpp"
 
 #include "pooldns/pool_store.hpp"
-
+#include "pooldns/vip_store.hpp"
 
 namespace pooldnsctl {
 
@@ -14,6 +15,7 @@ using namespace pooldns;
 constexpr std::string_view kUsage = "status [POOL]";
 
 // The checker writes a heartbeat about once a second; older than this, it is gone.
+// The VIP's counters are written at the same pace and judged alike.
 constexpr double kHeartbeatDeadS = 5.0;
 
 // A member is in the answers when its server is enabled and it is not down;
@@ -61,7 +63,99 @@ std::string checker_text(const std::optional<CheckerInfo>& c) {
                        std::max(0.0, c->heartbeat_age_s), c->targets, c->probes, c->late);
 }
 
-void print_text(const std::vector<PoolInfo>& pools, const std::optional<CheckerInfo>& checker) {
+// Counters older than the heartbeat limit (or with an unreadable time) come
+// from a server that is gone.
+bool vip_stale(const VipStats& s) {
+    return !s.age_s || *s.age_s > kHeartbeatDeadS;
+}
+
+// "listening, counters 0.4 s ago", "not listening: address in use, ...",
+// "not running (...)".
+std::string vip_state_text(const VipStatus& v) {
+    if (!v.stats) return "not running (pooldns has written no counters for it)";
+    const auto& s = *v.stats;
+    std::string state = s.listening ? "listening"
+                        : s.listen_error.empty() ? "not listening"
+                                                 : "not listening: " + s.listen_error;
+    if (!s.age_s) return fmt::format("{}, counters written at '{}' — is pooldns running?", state, s.updated_at);
+    if (vip_stale(s)) return fmt::format("{}, no counters for {:.1f} s — is pooldns running?", state, *s.age_s);
+    return fmt::format("{}, counters {:.1f} s ago (pid {})", state, std::max(0.0, *s.age_s), s.pid);
+}
+
+// "192.0.2.11:443", "[2001:db8::11]:443".
+std::string backend_text(const VipMemberStatus& m, std::uint16_t port) {
+    return m.address.find(':') == std::string::npos ? fmt::format("{}:{}", m.address, port)
+                                                    : fmt::format("[{}]:{}", m.address, port);
+}
+
+void print_vips_text(const std::vector<VipStatus>& vips) {
+    for (const auto& v : vips) {
+        fmt::print("vip {}: {}: {}\n", v.vip.name, vip_settings_text(v.vip), vip_state_text(v));
+        if (v.stats) {
+            const auto& s = *v.stats;
+            fmt::print("  connections {} active, {} total, {} refused; requests {} (1xx {}, 2xx {}, 3xx {}, 4xx {}, "
+                       "5xx {}); bytes in {}, out {}; retries {}, no backend {}\n",
+                       s.active, s.connections, s.refused, s.requests, s.status_1xx, s.status_2xx, s.status_3xx,
+                       s.status_4xx, s.status_5xx, s.bytes_in, s.bytes_out, s.retries, s.no_backend);
+        }
+        if (v.members.empty()) {
+            fmt::print("  (pool {} has no members: every request gets 503)\n", v.vip.pool);
+            continue;
+        }
+        std::vector<std::vector<std::string>> rows{
+            {"SERVER", "BACKEND", "ADMIN", "HEALTH", "PICKS", "FAILURES", "ACTIVE"}};
+        for (const auto& m : v.members) {
+            rows.push_back({m.server, backend_text(m, v.vip.backend_port), std::string(admin_state_name(m.admin)),
+                            m.health, std::to_string(m.picks), std::to_string(m.failures),
+                            std::to_string(m.active)});
+        }
+        print_table(rows, "  ");
+    }
+}
+
+std::string vips_json(const std::vector<VipStatus>& vips) {
+    auto text_or_null = [](const std::string& v) { return v.empty() ? std::string("null") : json_string(v); };
+    std::string out = "[";
+    for (std::size_t i = 0; i < vips.size(); ++i) {
+        const auto& v = vips[i];
+        std::string stats = "null";
+        if (v.stats) {
+            const auto& s = *v.stats;
+            stats = fmt::format(
+                "{{\"pid\": {}, \"started_at\": {}, \"updated_at\": {}, \"age_s\": {}, \"stale\": {}, "
+                "\"listening\": {}, \"listen_error\": {}, \"connections\": {}, \"active\": {}, \"refused\": {}, "
+                "\"requests\": {}, \"status_1xx\": {}, \"status_2xx\": {}, \"status_3xx\": {}, \"status_4xx\": {}, "
+                "\"status_5xx\": {}, \"bytes_in\": {}, \"bytes_out\": {}, \"retries\": {}, \"no_backend\": {}}}",
+                s.pid, json_string(s.started_at), json_string(s.updated_at),
+                s.age_s ? fmt::format("{}", *s.age_s) : std::string("null"), vip_stale(s), s.listening,
+                text_or_null(s.listen_error), s.connections, s.active, s.refused, s.requests, s.status_1xx,
+                s.status_2xx, s.status_3xx, s.status_4xx, s.status_5xx, s.bytes_in, s.bytes_out, s.retries,
+                s.no_backend);
+        }
+        std::string members = "[";
+        for (std::size_t j = 0; j < v.members.size(); ++j) {
+            const auto& m = v.members[j];
+            members += fmt::format(
+                "{}\n      {{\"server\": {}, \"address\": {}, \"backend\": {}, \"admin\": {}, \"health\": {}, "
+                "\"picks\": {}, \"failures\": {}, \"active\": {}}}",
+                j ? "," : "", json_string(m.server), json_string(m.address),
+                json_string(backend_text(m, v.vip.backend_port)), json_string(admin_state_name(m.admin)),
+                json_string(m.health), m.picks, m.failures, m.active);
+        }
+        members += v.members.empty() ? "]" : "\n    ]";
+        out += fmt::format(
+            "{}\n  {{\"name\": {}, \"listen\": {}, \"pool\": {}, \"scheme\": {}, \"persist\": {}, "
+            "\"cookie_name\": {}, \"backend_port\": {}, \"backend_tls\": {}, \"running\": {}, \"stats\": {},\n"
+            "    \"members\": {}}}",
+            i ? "," : "", json_string(v.vip.name), json_string(v.vip.listen), json_string(v.vip.pool),
+            json_string(vip_scheme(v.vip)), json_string(v.vip.persist), json_string(v.vip.cookie_name),
+            v.vip.backend_port, v.vip.backend_tls, v.stats && !vip_stale(*v.stats), stats, members);
+    }
+    return out + (vips.empty() ? "]" : "\n]");
+}
+
+void print_text(const std::vector<PoolInfo>& pools, const std::vector<VipStatus>& vips,
+                const std::optional<CheckerInfo>& checker) {
     if (pools.empty()) fmt::print("no pools ('pooldnsctl pool add' creates one)\n");
     for (const auto& pool : pools) {
         fmt::print("{} {}: answering {} of {}\n", pool.fqdn, pool_settings_text(pool), answering_count(pool),
@@ -88,10 +182,12 @@ void print_text(const std::vector<PoolInfo>& pools, const std::optional<CheckerI
         }
         print_table(rows, "  ");
     }
+    print_vips_text(vips);
     fmt::print("{}\n", checker_text(checker));
 }
 
-void print_json(const std::vector<PoolInfo>& pools, const std::optional<CheckerInfo>& checker) {
+void print_json(const std::vector<PoolInfo>& pools, const std::vector<VipStatus>& vips,
+                const std::optional<CheckerInfo>& checker) {
     auto text_or_null = [](const std::string& v) { return v.empty() ? std::string("null") : json_string(v); };
     fmt::print("{{\"pools\": [");
     for (std::size_t i = 0; i < pools.size(); ++i) {
@@ -112,7 +208,7 @@ void print_json(const std::vector<PoolInfo>& pools, const std::optional<CheckerI
         }
         fmt::print("{}]}}", pool.members.empty() ? "" : "\n  ");
     }
-    fmt::print("{}], \"checker\": ", pools.empty() ? "" : "\n");
+    fmt::print("{}], \"vips\": {}, \"checker\": ", pools.empty() ? "" : "\n", vips_json(vips));
     if (!checker) {
         fmt::print("null}}\n");
         return;
@@ -136,12 +232,16 @@ int run_status(const Cli& cli, const std::vector<std::string>& args) {
     PoolStore store(*db, cli.command_line);
     auto pools = store.pools(parsed->positional.empty() ? std::string_view() : std::string_view(parsed->positional[0]));
     if (!pools) return fail(cli, pools.error());
+    VipStore vip_store(*db, cli.command_line);
+    auto vips =
+        vip_store.status(parsed->positional.empty() ? std::string_view() : std::string_view(parsed->positional[0]));
+    if (!vips) return fail(cli, vips.error());
     auto checker = store.checker();
     if (!checker) return fail(cli, checker.error());
     if (cli.json) {
-        print_json(*pools, *checker);
+        print_json(*pools, *vips, *checker);
     } else {
-        print_text(*pools, *checker);
+        print_text(*pools, *vips, *checker);
     }
     return kExitOk;
 }
