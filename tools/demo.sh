@@ -34,6 +34,11 @@ probe_port="${POOLDNS_DEMO_PROBE_PORT:-15061}"
 for n in 1 2 3; do step "$ctl" server add "fe0$n" --host "fe0$n.contoso.com" --addr "127.0.0.1$n"; done
 step "$ctl" pool add pool01.contoso.com --check "tcp:$probe_port" --interval 1 --timeout 0.5 --rise 2 --fall 2 --ttl 30
 for n in 1 2 3; do step "$ctl" member add pool01.contoso.com "fe0$n" "127.0.0.1$n"; done
+# The pool's web services behind the VIP: plain HTTP on 127.0.0.1:$vip_port to port
+# $web_port of whichever members are enabled and up, cookie persistence.
+vip_port="${POOLDNS_DEMO_VIP_PORT:-18080}"
+web_port="${POOLDNS_DEMO_WEB_PORT:-18081}"
+step "$ctl" vip add web --listen "127.0.0.1:$vip_port" --pool pool01.contoso.com --backend-port "$web_port" --persist cookie
 step "$ctl" zone create fabrikam.com --ns ns1.contoso.com --mbox dns-admin@fabrikam.com
 step "$ctl" record add fabrikam.com www 300 A 192.0.2.80
 step "$ctl" zone list
@@ -43,6 +48,9 @@ members=()
 for n in 1 2; do
   python3 tests/probes/backend.py --mode tcp --listen "127.0.0.1$n:$probe_port" --max-seconds 86400 \
     >"$(dirname "$db")/member$n.out" 2>&1 &
+  members+=($!)
+  python3 tests/probes/backend.py --mode http --listen "127.0.0.1$n:$web_port" --max-seconds 86400 \
+    >"$(dirname "$db")/web$n.out" 2>&1 &
   members+=($!)
 done
 for n in 1 2; do   # listening before the first probes go out
@@ -67,6 +75,20 @@ sleep 0.5
 printf '\n# fe02 drained: out of the pool, its host record still served.\n'
 q 127.0.0.1 pool01.contoso.com A
 step "$ctl" server enable fe02
+printf '\n# Four requests through the VIP (127.0.0.1:%s): only fe01 and fe02 are picked.\n' "$vip_port"
+python3 - "$vip_port" <<'PY'
+import http.client, sys
+for i in range(4):
+    c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
+    c.request("GET", f"/demo{i}", headers={"Host": "web.contoso.com"})
+    r = c.getresponse()
+    cookie = (r.getheader("Set-Cookie") or "-").split(";")[0]
+    print(f"GET /demo{i} -> {r.status} {r.reason}, cookie {cookie}")
+    r.read()
+    c.close()
+PY
+sleep 1.1   # the server writes its VIP counters once a second
+step "$ctl" status pool01.contoso.com
 q ::1 lyncdiscoverinternal.contoso.com A
 q 127.0.0.1 nothere.contoso.com A
 step "$ctl" record add contoso.com fe04 3600 A 192.0.2.14
