@@ -662,7 +662,9 @@ public:
     void backend_data(BackendConn& b, std::span<const std::uint8_t> data);
     void parse_response(BackendConn& b, std::span<const std::uint8_t> data);
     void backend_eof(BackendConn& b);
-    void backend_failed(BackendConn& b, std::string_view reason, bool timeout);
+    // `retryable`: the member cannot have acted on the request (it refused, reset
+    // or closed before answering); false when it took the request and went silent.
+    void backend_failed(BackendConn& b, std::string_view reason, bool timeout, bool retryable = true);
     void backend_ready(BackendConn& b);
 
     void shutdown() { close(); }
@@ -845,7 +847,7 @@ void ClientConn::on_timer(uv_timer_t* t) {
             return;
         case Timer::Response:
             if (!self->response_started_ && self->backend_) {
-                self->backend_failed(*self->backend_, "response timeout", true);
+                self->backend_failed(*self->backend_, "response timeout", true, false);
             } else {
                 self->close();
             }
@@ -1359,7 +1361,7 @@ void ClientConn::backend_eof(BackendConn& b) {
     close();
 }
 
-void ClientConn::backend_failed(BackendConn& b, std::string_view reason, bool timeout) {
+void ClientConn::backend_failed(BackendConn& b, std::string_view reason, bool timeout, bool retryable) {
     if (&b != backend_) {
         b.close();
         return;
@@ -1379,7 +1381,7 @@ void ClientConn::backend_failed(BackendConn& b, std::string_view reason, bool ti
     }
     // Retry once on another member: only when the backend cannot have acted on
     // the request (nothing came back) and it is safe to send it twice.
-    if (!retried_ && !delivered && idempotent_ && !has_body_ && !upgrade_) {
+    if (retryable && !retried_ && !delivered && idempotent_ && !has_body_ && !upgrade_) {
         retried_ = true;
         auto& cands = vip_->candidates;
         cands.clear();
