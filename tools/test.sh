@@ -50,7 +50,7 @@ run_suite "asan+ubsan" build/sanitize -DCMAKE_BUILD_TYPE=Debug -DPOOLDNS_SANITIZ
 POOLDNS_FUZZ_SECONDS="$fuzz_seconds" run_suite "fuzz" build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DPOOLDNS_FUZZ=ON \
   -DPOOLDNS_FUZZ_SECONDS="$fuzz_seconds"
-TSAN_OPTIONS="halt_on_error=1 exitcode=66" POOLDNS_CTEST_FILTER="^system\.(dns|health_failover)$" run_suite "tsan" build/tsan \
+TSAN_OPTIONS="halt_on_error=1 exitcode=66" POOLDNS_CTEST_FILTER="^system\.(dns|health_failover|vip\.proxy|vip\.persist)$" run_suite "tsan" build/tsan \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DPOOLDNS_TSAN=ON
 
 echo
