@@ -210,6 +210,7 @@ struct Proxy::Impl {
     uv_loop_t loop{};
     uv_async_t stop_async{};
     uv_timer_t tick{};
+    uv_check_t flush_check{};
     std::thread thread;
     std::uint64_t version = 0;
     std::map<std::int64_t, std::shared_ptr<VipRuntime>> vips;  // by store id
@@ -265,7 +266,8 @@ public:
 
     uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
     bool closing() const { return closing_; }
-    std::size_t queued() const { return queued_; }
+    // Bytes accepted by send() and not yet written to the socket.
+    std::size_t queued() const { return queued_ + out_.size(); }
 
     void start_reading() {
         if (closing_ || reading_ || paused_) return;
@@ -283,21 +285,49 @@ public:
         start_reading();
     }
 
-    // Sends plaintext (through TLS when there is a session). False: the
-    // connection failed or is closing; the caller's failure path has run.
+    // Sends plaintext (through TLS when there is a session). Bytes are gathered
+    // and written once per loop iteration (flush_all() from the loop's check
+    // phase): a response head and its body leave in one write and, with TLS, one
+    // record. False: the connection failed or is closing; its failure path ran.
     bool send(std::span<const char> a, std::span<const char> b = {}, std::span<const char> c = {}) {
         if (closing_) return false;
+        for (auto part : {a, b, c}) out_.insert(out_.end(), part.begin(), part.end());
+        if (!dirty_) {
+            dirty_ = true;
+            dirty_list().push_back(this);
+        }
+        // Large bodies go out at once rather than piling up until the check phase.
+        if (out_.size() >= kReadChunk) return flush();
+        return true;
+    }
+
+    // Writes what send() gathered.
+    bool flush() {
+        if (closing_) return false;
+        if (out_.empty()) return true;
         if (tls_) {
-            for (auto part : {a, b, c}) {
-                if (part.empty()) continue;
-                if (!tls_->write({reinterpret_cast<const std::uint8_t*>(part.data()), part.size()})) {
-                    fail(tls_->error());
-                    return false;
-                }
+            bool ok = tls_->write({reinterpret_cast<const std::uint8_t*>(out_.data()), out_.size()});
+            out_.clear();
+            if (!ok) {
+                fail(tls_->error());
+                return false;
             }
             return flush_tls();
         }
-        return write_raw(a, b, c);
+        bool ok = write_raw(out_);
+        out_.clear();
+        return ok;
+    }
+
+    // The loop's check phase: every connection written to in this iteration.
+    static void flush_all() {
+        auto& list = dirty_list();
+        for (int round = 0; round < 8 && !list.empty(); ++round) {
+            std::vector<Endpoint*> now;
+            now.swap(list);
+            for (auto* e : now) e->dirty_ = false;
+            for (auto* e : now) e->flush();
+        }
     }
 
     // Ciphertext the TLS session produced (handshake, alerts, records).
@@ -316,7 +346,7 @@ public:
     }
     // Backpressure from this side onto `source` (the side whose bytes we just queued).
     void throttle(Endpoint* source) {
-        if (queued_ > kHighWater && source && !source->closing()) {
+        if (queued() > kHighWater && source && !source->closing()) {
             source->pause(kPauseBackpressure);
             drain_waiter_ = source;
         }
@@ -325,6 +355,7 @@ public:
     // Close once every queued byte is written (a response that ends the connection).
     void close_after_flush() {
         if (closing_) return;
+        if (!flush()) return;
         close_when_flushed_ = true;
         pause(kPauseBackpressure);
         if (tls_) {
@@ -337,6 +368,12 @@ public:
     void close() {
         if (closing_) return;
         closing_ = true;
+        if (dirty_) {
+            auto& list = dirty_list();
+            list.erase(std::remove(list.begin(), list.end(), this), list.end());
+            dirty_ = false;
+        }
+        out_.clear();
         if (reading_) uv_read_stop(stream());
         reading_ = false;
         before_close();
@@ -384,6 +421,11 @@ private:
         std::vector<char> data;
         Endpoint* owner = nullptr;
     };
+
+    static std::vector<Endpoint*>& dirty_list() {
+        thread_local std::vector<Endpoint*> list;
+        return list;
+    }
 
     static std::vector<std::unique_ptr<WriteReq>>& free_reqs() {
         thread_local std::vector<std::unique_ptr<WriteReq>> reqs;
@@ -515,6 +557,8 @@ private:
     bool reading_ = false;
     bool closing_ = false;
     bool close_when_flushed_ = false;
+    bool dirty_ = false;      // in dirty_list(): out_ is flushed in this iteration's check phase
+    std::vector<char> out_;   // plaintext gathered by send()
     Endpoint* drain_waiter_ = nullptr;
 };
 
@@ -1744,6 +1788,8 @@ void Proxy::Impl::shutdown_all() {
     stopping = true;
     uv_timer_stop(&tick);
     uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
+    uv_check_stop(&flush_check);
+    uv_close(reinterpret_cast<uv_handle_t*>(&flush_check), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&stop_async), nullptr);
     for (auto& [id, v] : vips) {
         v->removed = true;
@@ -1791,6 +1837,8 @@ Status Proxy::start() {
     i.stop_async.data = &i;
     uv_timer_init(&i.loop, &i.tick);
     i.tick.data = &i;
+    uv_check_init(&i.loop, &i.flush_check);
+    uv_check_start(&i.flush_check, [](uv_check_t*) { Endpoint::flush_all(); });
     i.reconcile();
     uv_timer_start(&i.tick, [](uv_timer_t* t) {
         auto* self = static_cast<Impl*>(t->data);
