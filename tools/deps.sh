@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages pooldns needs to build, test and demo, only
 # the ones missing (no apt-get at all when everything is present). Sourced by
-# tools/demo.sh and tools/test.sh; usable alone: tools/deps.sh [build|test]
+# tools/demo.sh and tools/test.sh (and the `bench` set by tools/bench/vip-bench.sh);
+# usable alone: tools/deps.sh [build|test|bench]
 set -euo pipefail
 
 pooldns_packages() {
   local build=(g++ cmake make pkg-config libldns-dev libuv1-dev libsqlite3-dev libfmt-dev doctest-dev libssl-dev sqlite3 ldnsutils)
   local test=(clang libclang-rt-14-dev knot knot-dnsutils nsd python3)
+  local bench=(haproxy wrk openssl python3)  # tools/bench/vip-bench.sh: the peer proxy, the load generator, its helpers
   case "${1:-build}" in
     build) echo "${build[@]}" ;;
     test) echo "${build[@]}" "${test[@]}" ;;
-    *) echo "deps.sh: unknown set '$1' (build|test)" >&2; return 2 ;;
+    bench) echo "${build[@]}" "${bench[@]}" ;;
+    *) echo "deps.sh: unknown set '$1' (build|test|bench)" >&2; return 2 ;;
   esac
 }
 
