@@ -745,6 +745,7 @@ private:
     void end_request_log(int status);
     void drop_backend(bool reusable);
     void arm(Timer t, std::uint64_t ms);
+    void disarm();
     void continue_after_exchange();
     void send_to_backend(std::span<const char> a, std::span<const char> b = {}, std::span<const char> c = {});
     static void on_timer(uv_timer_t* t);
@@ -753,6 +754,10 @@ private:
     HttpParser parser_;
     uv_timer_t timer_{};
     Timer timer_kind_ = Timer::None;
+    std::uint64_t deadline_ = 0;   // when timer_kind_ trips
+    std::uint64_t armed_for_ = 0;  // when the libuv timer fires (<= deadline_)
+    bool timer_armed_ = false;
+    std::string resp_head_;        // the response head being written (capacity kept)
     std::uint64_t last_activity_ = 0;
     Phase phase_ = Phase::Idle;
     std::string stash_;  // unconsumed plaintext: an incomplete head, or pipelined requests
@@ -869,16 +874,36 @@ void BackendConn::before_close() {
 // ---------------------------------------------------------------------------
 // ClientConn
 
+// The libuv timer only ever moves earlier: a deadline pushed later (every
+// request re-arms the idle and response timeouts) is found when it fires, so a
+// keep-alive exchange costs no timer-heap operation.
 void ClientConn::arm(Timer t, std::uint64_t ms) {
     timer_kind_ = t;
-    uv_timer_start(&timer_, &ClientConn::on_timer, ms, 0);
+    std::uint64_t now = now_ms(loop_);
+    deadline_ = now + ms;
+    if (!timer_armed_ || deadline_ < armed_for_) {
+        uv_timer_start(&timer_, &ClientConn::on_timer, ms, 0);
+        timer_armed_ = true;
+        armed_for_ = deadline_;
+    }
+}
+
+void ClientConn::disarm() {
+    timer_kind_ = Timer::None;
 }
 
 void ClientConn::on_timer(uv_timer_t* t) {
     auto* self = static_cast<ClientConn*>(t->data);
-    if (self->closing()) return;
+    self->timer_armed_ = false;
+    if (self->closing() || self->timer_kind_ == Timer::None) return;
     const auto& cfg = self->vip_->cfg;
     std::uint64_t now = now_ms(self->loop_);
+    if (now < self->deadline_) {
+        uv_timer_start(&self->timer_, &ClientConn::on_timer, self->deadline_ - now, 0);
+        self->timer_armed_ = true;
+        self->armed_for_ = self->deadline_;
+        return;
+    }
     switch (self->timer_kind_) {
         case Timer::Header:
             // Slow or silent client (slowloris): the head did not arrive in time.
@@ -1067,7 +1092,7 @@ void ClientConn::on_request_head(const HttpHead& head) {
     out.append("X-Forwarded-Proto: ").append(vip_->tls ? "https" : "http").append("\r\n");
     if (!head.host.empty()) out.append("X-Forwarded-Host: ").append(head.host).append("\r\n");
     if (head.framing == BodyFraming::Length) {
-        out.append(fmt::format("Content-Length: {}\r\n", head.content_length));
+        fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", head.content_length);
     } else if (request_chunked_) {
         out.append("Transfer-Encoding: chunked\r\n");
     }
@@ -1206,7 +1231,7 @@ void ClientConn::parse_response(BackendConn& b, std::span<const std::uint8_t> da
                 const HttpHead& h = rp.head();
                 if (h.status == 101 && upgrade_) {
                     // Switching protocols: pass the head on, then bytes both ways.
-                    uv_timer_stop(&timer_);
+                    disarm();
                     count_status(101);
                     status_ = 101;
                     response_started_ = true;
@@ -1269,7 +1294,6 @@ void ClientConn::parse_response(BackendConn& b, std::span<const std::uint8_t> da
 }
 
 void ClientConn::on_response_head(BackendConn& b, const HttpHead& h) {
-    uv_timer_stop(&timer_);
     arm(Timer::Idle, vip_->cfg.idle_timeout_ms);
     status_ = h.status;
     count_status(h.status);
@@ -1283,9 +1307,11 @@ void ClientConn::on_response_head(BackendConn& b, const HttpHead& h) {
     response_until_close_ = unframed && client_http10_;
     response_close_ = !client_keep_alive_ || response_until_close_ || (phase_ == Phase::Body && !request_done_) || client_eof_;
 
-    std::string out;
+    std::string& out = resp_head_;
+    out.clear();
     out.reserve(h.bytes.size() + 128);
-    out.append(fmt::format("HTTP/1.1 {} ", h.status)).append(h.reason).append("\r\n");
+    fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} ", h.status);
+    out.append(h.reason).append("\r\n");
     for (const auto& f : h.fields) {
         if (hop_by_hop(f.name)) continue;
         if (equals_ci(f.name, "content-length") && h.framing == BodyFraming::Chunked) continue;
@@ -1485,7 +1511,7 @@ void ClientConn::reply(int status, std::string_view detail, bool close_after) {
     vip_->counters.bytes_out += msg.size();
     request_bytes_out_ += msg.size();
     end_request_log(status);
-    uv_timer_stop(&timer_);
+    disarm();
     send(msg);
     if (closing()) return;
     if (close_after || !client_keep_alive_) {
