@@ -7,6 +7,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace pooldns::vip {
 
 namespace {
@@ -116,37 +119,71 @@ Result<SslCtxPtr> backend_tls_context(const std::string& ca) {
     return ctx;
 }
 
-std::unique_ptr<TlsChannel> TlsChannel::accept(SSL_CTX* ctx) {
+BIO_METHOD* TlsChannel::method() {
+    static BIO_METHOD* m = [] {
+        BIO_METHOD* bm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "pooldns-vip-channel");
+        BIO_meth_set_write(bm, &TlsChannel::bio_write);
+        BIO_meth_set_read(bm, &TlsChannel::bio_read);
+        BIO_meth_set_ctrl(bm, &TlsChannel::bio_ctrl);
+        BIO_meth_set_create(bm, [](BIO* b) {
+            BIO_set_init(b, 1);
+            return 1;
+        });
+        return bm;
+    }();
+    return m;
+}
+
+int TlsChannel::bio_write(BIO* b, const char* data, int len) {
+    auto* self = static_cast<TlsChannel*>(BIO_get_data(b));
+    BIO_clear_retry_flags(b);
+    if (!self || len < 0) return -1;
+    self->out_.insert(self->out_.end(), data, data + len);
+    return len;
+}
+
+int TlsChannel::bio_read(BIO* b, char* out, int len) {
+    auto* self = static_cast<TlsChannel*>(BIO_get_data(b));
+    BIO_clear_retry_flags(b);
+    if (!self || len <= 0) return 0;
+    std::size_t got = std::min(static_cast<std::size_t>(len), self->in_len_);
+    if (got) {
+        std::memcpy(out, self->in_, got);
+        self->in_ += got;
+        self->in_len_ -= got;
+    }
+    if (got == 0) {
+        BIO_set_retry_read(b);
+        return -1;
+    }
+    return static_cast<int>(got);
+}
+
+long TlsChannel::bio_ctrl(BIO*, int cmd, long, void*) {
+    // OpenSSL flushes after each flight; there is nothing to flush into.
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+std::unique_ptr<TlsChannel> TlsChannel::make(SSL_CTX* ctx) {
     std::unique_ptr<TlsChannel> t(new TlsChannel());
     t->ssl_ = SSL_new(ctx);
-    t->in_ = BIO_new(BIO_s_mem());
-    t->out_ = BIO_new(BIO_s_mem());
-    if (!t->ssl_ || !t->in_ || !t->out_) {
-        BIO_free(t->in_);
-        BIO_free(t->out_);
-        t->in_ = t->out_ = nullptr;
-        return nullptr;
-    }
-    // A read BIO at EOF reports "retry" rather than end of file.
-    BIO_set_mem_eof_return(t->in_, -1);
-    SSL_set_bio(t->ssl_, t->in_, t->out_);
-    SSL_set_accept_state(t->ssl_);
+    if (!t->ssl_) return nullptr;
+    BIO* bio = BIO_new(method());
+    if (!bio) return nullptr;
+    BIO_set_data(bio, t.get());
+    SSL_set_bio(t->ssl_, bio, bio);  // one BIO both ways: SSL_set_bio takes one reference
+    return t;
+}
+
+std::unique_ptr<TlsChannel> TlsChannel::accept(SSL_CTX* ctx) {
+    auto t = make(ctx);
+    if (t) SSL_set_accept_state(t->ssl_);
     return t;
 }
 
 std::unique_ptr<TlsChannel> TlsChannel::connect(SSL_CTX* ctx, const std::string& sni) {
-    std::unique_ptr<TlsChannel> t(new TlsChannel());
-    t->ssl_ = SSL_new(ctx);
-    t->in_ = BIO_new(BIO_s_mem());
-    t->out_ = BIO_new(BIO_s_mem());
-    if (!t->ssl_ || !t->in_ || !t->out_) {
-        BIO_free(t->in_);
-        BIO_free(t->out_);
-        t->in_ = t->out_ = nullptr;
-        return nullptr;
-    }
-    BIO_set_mem_eof_return(t->in_, -1);
-    SSL_set_bio(t->ssl_, t->in_, t->out_);
+    auto t = make(ctx);
+    if (!t) return nullptr;
     SSL_set_connect_state(t->ssl_);
     if (!sni.empty()) {
         std::string name = sni.ends_with('.') ? sni.substr(0, sni.size() - 1) : sni;
@@ -164,7 +201,11 @@ TlsChannel::~TlsChannel() {
 }
 
 void TlsChannel::feed(std::span<const std::uint8_t> cipher) {
-    if (!cipher.empty()) BIO_write(in_, cipher.data(), static_cast<int>(cipher.size()));
+    // Read in place. The proxy calls read() until OpenSSL asks for more, which it
+    // does only once this span is empty, so no byte of a span outlives it (the
+    // caller reuses the buffer for its next read).
+    in_ = cipher.data();
+    in_len_ = cipher.size();
 }
 
 void TlsChannel::note_error(int rc) {
@@ -245,16 +286,17 @@ bool TlsChannel::write(std::span<const std::uint8_t> plain) {
 }
 
 std::size_t TlsChannel::pending() const {
-    return BIO_ctrl_pending(out_);
+    return out_.size();
 }
 
 void TlsChannel::take(std::vector<char>& into) {
-    std::size_t n = BIO_ctrl_pending(out_);
-    if (n == 0) return;
-    std::size_t at = into.size();
-    into.resize(at + n);
-    int got = BIO_read(out_, into.data() + at, static_cast<int>(n));
-    into.resize(at + static_cast<std::size_t>(std::max(got, 0)));
+    into.insert(into.end(), out_.begin(), out_.end());
+    // A session between messages holds no buffer (the next response allocates anew).
+    if (out_.capacity() > 1024) {
+        std::vector<char>().swap(out_);
+    } else {
+        out_.clear();
+    }
 }
 
 void TlsChannel::shutdown() {

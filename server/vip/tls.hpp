@@ -1,6 +1,8 @@
-// TLS for the VIP over OpenSSL memory BIOs: the proxy feeds ciphertext that
-// libuv read, takes plaintext out, writes plaintext in and takes ciphertext to
-// hand to uv_write, so no OpenSSL call ever touches a socket or blocks the loop.
+// TLS for the VIP over a BIO of our own: the proxy feeds ciphertext that libuv
+// read (OpenSSL reads it in place, no copy), takes plaintext out, writes
+// plaintext in and takes the ciphertext to hand to uv_write, so no OpenSSL call
+// ever touches a socket or blocks the loop. Unlike a memory BIO pair, an idle
+// session keeps no buffer: 10,000 idle clients cost only OpenSSL's own state.
 // Also the SSL_CTXs: a listener's (its certificates, chosen by SNI; TLS 1.2 and
 // 1.3 with AEAD ciphers only) and a VIP's backend context (re-encryption).
 #pragma once
@@ -46,7 +48,7 @@ private:
 // (chain and the SNI name) when it is set, none otherwise.
 Result<SslCtxPtr> backend_tls_context(const std::string& ca);
 
-// One TLS session over memory BIOs.
+// One TLS session over the channel BIO.
 class TlsChannel {
 public:
     enum class Read : std::uint8_t { Data, NeedMore, Closed, Failed };
@@ -58,7 +60,8 @@ public:
     TlsChannel(const TlsChannel&) = delete;
     TlsChannel& operator=(const TlsChannel&) = delete;
 
-    // Ciphertext from the peer.
+    // Ciphertext from the peer, read in place: call read() until it stops
+    // returning Data before the bytes are reused.
     void feed(std::span<const std::uint8_t> cipher);
     // Plaintext into `out` (`n` set on Data). Drives the handshake as needed.
     Read read(std::span<std::uint8_t> out, std::size_t& n);
@@ -69,7 +72,7 @@ public:
     bool established() const { return established_; }
     // Ciphertext waiting to be written to the socket.
     std::size_t pending() const;
-    void take(std::vector<char>& into);  // appends every pending byte
+    void take(std::vector<char>& into);  // appends every pending byte (and frees the buffer)
     // A close_notify to send before closing.
     void shutdown();
     // Why the session failed, for logs and 502 reasons.
@@ -80,9 +83,17 @@ private:
     bool flush_plain();
     void note_error(int rc);
 
+    static BIO_METHOD* method();
+    static int bio_write(BIO* b, const char* data, int len);
+    static int bio_read(BIO* b, char* out, int len);
+    static long bio_ctrl(BIO* b, int cmd, long num, void* ptr);
+    static std::unique_ptr<TlsChannel> make(SSL_CTX* ctx);
+
     SSL* ssl_ = nullptr;
-    BIO* in_ = nullptr;   // owned by ssl_
-    BIO* out_ = nullptr;  // owned by ssl_
+    // Ciphertext in: what is left of the span fed last (OpenSSL reads it in place).
+    const std::uint8_t* in_ = nullptr;
+    std::size_t in_len_ = 0;
+    std::vector<char> out_;  // ciphertext out, until take()
     bool established_ = false;
     std::vector<std::uint8_t> early_;  // plaintext written before the handshake finished
     std::string error_;
