@@ -15,8 +15,10 @@ namespace {
 
 constexpr std::uint64_t kMaxU64 = std::numeric_limits<std::uint64_t>::max();
 constexpr std::size_t kMaxSize = std::numeric_limits<std::size_t>::max();
-// Fields reserved up front; a header_count above this may grow the index once.
-constexpr std::size_t kReservedFields = 1024;
+// Field slots reserved up front: enough for the usual request or response. A
+// message with more grows the index (once per connection: it keeps its size).
+// Reserving header_count slots instead cost 6.5 KB per idle client connection.
+constexpr std::size_t kReservedFields = 24;
 
 bool is_digit(unsigned char c) {
     return c >= '0' && c <= '9';
@@ -160,7 +162,7 @@ HttpStep step(HttpState state, std::size_t consumed, std::span<const std::uint8_
 
 HttpParser::HttpParser(Kind kind, const HttpLimits& limits) : kind_(kind), limits_(limits) {
     // A field line takes at least 4 bytes ("a:\r\n"), so the header section
-    // bounds the count too; reserved once so parsing never allocates.
+    // bounds the count too.
     const std::size_t fields = std::min({limits_.header_count, limits_.header_section / 4, kReservedFields}) + 1;
     slices_.reserve(fields);
     fields_.reserve(fields);
