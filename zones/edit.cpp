@@ -1,8 +1,11 @@
-// What every edit of the store shares: the serial bump and the audit row.
+// What every edit of the store shares: the serial bump, the audit row, duration options.
 #include "edit.hpp"
 
 #include "pooldns/record.hpp"
 #include "pooldns/serial.hpp"
+
+#include <charconv>
+#include <cmath>
 
 namespace pooldns {
 
@@ -42,6 +45,28 @@ void audit(const Database& db, std::string_view command, std::string_view action
     auto st = db.prepare("INSERT INTO audit (command, action, object, detail) VALUES (?, ?, ?, ?)");
     st.bind_all(command, action, object, detail);
     st.run();
+}
+
+Result<std::uint32_t> parse_duration_ms(std::string_view text, std::string_view what, std::uint32_t min_ms,
+                                        std::uint32_t max_ms) {
+    std::string_view number = text;
+    double scale = 1000;
+    if (number.ends_with("ms")) {
+        number.remove_suffix(2);
+        scale = 1;
+    } else if (number.ends_with('s')) {
+        number.remove_suffix(1);
+    }
+    double v = 0;
+    auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), v);
+    if (number.empty() || ec != std::errc() || p != number.data() + number.size() || !std::isfinite(v) || v < 0) {
+        return Error{fmt::format("{}: '{}' is not a duration (seconds, e.g. 2 or 0.5, or 500ms)", what, text)};
+    }
+    double ms = std::round(v * scale);
+    if (ms < min_ms || ms > max_ms) {
+        return Error{fmt::format("{}: {} is out of range {} ms..{} s", what, text, min_ms, max_ms / 1000)};
+    }
+    return static_cast<std::uint32_t>(ms);
 }
 
 }  // namespace pooldns

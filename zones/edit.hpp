@@ -46,6 +46,11 @@ std::optional<std::uint32_t> current_serial(const Database& db, std::int64_t zon
 Result<std::uint32_t> bump_serial(const Database& db, std::int64_t zone_id, std::optional<std::uint32_t> previous,
                                   std::optional<std::uint32_t> proposed = std::nullopt);
 
+// A duration option: "2", "0.5", "2s", "500ms" -> milliseconds within
+// min_ms..max_ms; the error names `what` (the option) and the text.
+Result<std::uint32_t> parse_duration_ms(std::string_view text, std::string_view what, std::uint32_t min_ms,
+                                        std::uint32_t max_ms);
+
 void audit(const Database& db, std::string_view command, std::string_view action, std::string_view object,
            std::string_view detail);
 

@@ -49,29 +49,6 @@ Result<std::uint32_t> parse_count(std::string_view text, std::string_view what, 
     return v;
 }
 
-// "2", "0.5", "2s", "500ms" -> milliseconds.
-Result<std::uint32_t> parse_duration_ms(std::string_view text, std::string_view what, std::uint32_t min_ms,
-                                        std::uint32_t max_ms) {
-    std::string_view number = text;
-    double scale = 1000;
-    if (number.ends_with("ms")) {
-        number.remove_suffix(2);
-        scale = 1;
-    } else if (number.ends_with('s')) {
-        number.remove_suffix(1);
-    }
-    double v = 0;
-    auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), v);
-    if (number.empty() || ec != std::errc() || p != number.data() + number.size() || !std::isfinite(v) || v < 0) {
-        return Error{fmt::format("{}: '{}' is not a duration (seconds, e.g. 2 or 0.5, or 500ms)", what, text)};
-    }
-    double ms = std::round(v * scale);
-    if (ms < min_ms || ms > max_ms) {
-        return Error{fmt::format("{}: {} is out of range {} ms..{} s", what, text, min_ms, max_ms / 1000)};
-    }
-    return static_cast<std::uint32_t>(ms);
-}
-
 std::optional<std::int64_t> find_id(const Database& db, std::string_view sql, std::string_view key) {
     auto st = db.prepare(sql);
     st.bind(1, key);

@@ -48,26 +48,9 @@ Result<std::uint64_t> parse_number(std::string_view text, std::string_view what,
     return v;
 }
 
-// "2", "0.5", "2s", "500ms" -> milliseconds, as pool --interval takes them.
+// Timeouts: "2", "0.5", "2s", "500ms", as pool --interval takes them; 1 ms to a day.
 Result<std::uint32_t> parse_timeout_ms(std::string_view text, std::string_view what) {
-    std::string_view number = text;
-    double scale = 1000;
-    if (number.ends_with("ms")) {
-        number.remove_suffix(2);
-        scale = 1;
-    } else if (number.ends_with('s')) {
-        number.remove_suffix(1);
-    }
-    double v = 0;
-    auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), v);
-    if (number.empty() || ec != std::errc() || p != number.data() + number.size() || !std::isfinite(v) || v < 0) {
-        return Error{fmt::format("{}: '{}' is not a duration (seconds, e.g. 30 or 0.5, or 500ms)", what, text)};
-    }
-    double ms = std::round(v * scale);
-    if (ms < 1 || ms > kMaxTimeoutMs) {
-        return Error{fmt::format("{}: {} is out of range: more than 0 and at most 86400 s", what, text)};
-    }
-    return static_cast<std::uint32_t>(ms);
+    return parse_duration_ms(text, what, 1, kMaxTimeoutMs);
 }
 
 Result<bool> parse_on_off(std::string_view text, std::string_view what) {
