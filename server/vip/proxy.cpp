@@ -267,7 +267,9 @@ public:
     uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
     bool closing() const { return closing_; }
     // Bytes accepted by send() and not yet written to the socket.
-    std::size_t queued() const { return queued_ + out_.size(); }
+    std::size_t queued() const { return queued_ + out_.size() + (tls_ ? tls_->buffered() : 0); }
+    // Bytes of this connection's input still inside the TLS session.
+    bool has_unread_input() const { return tls_ && tls_->has_unread(); }
 
     void start_reading() {
         if (closing_ || reading_ || paused_) return;
@@ -316,6 +318,7 @@ public:
         }
         bool ok = write_raw(out_);
         out_.clear();
+        if (ok) wake_if_drained();
         return ok;
     }
 
@@ -336,7 +339,9 @@ public:
         thread_local std::vector<char> scratch;
         scratch.clear();
         tls_->take(scratch);
-        return write_raw(scratch);
+        bool ok = write_raw(scratch);
+        if (ok) wake_if_drained();
+        return ok;
     }
 
     // When our queue falls under the low mark, `waiter` resumes reading.
@@ -486,6 +491,17 @@ private:
         return true;
     }
 
+    // A reader paused on our queue resumes once it is low again: from the write
+    // callback, or after a flush whose bytes left at once (TLS early data after
+    // a handshake), when no write callback will come.
+    void wake_if_drained() {
+        if (drain_waiter_ && queued() <= kLowWater) {
+            Endpoint* waiter = drain_waiter_;
+            drain_waiter_ = nullptr;
+            waiter->resume(kPauseBackpressure);
+        }
+    }
+
     static void on_written(uv_write_t* req, int status) {
         std::unique_ptr<WriteReq> w(static_cast<WriteReq*>(req->data));
         Endpoint* self = w->owner;
@@ -497,11 +513,7 @@ private:
             self->on_write_error(fmt::format("write: {}", uv_strerror(status)));
             return;
         }
-        if (self->queued_ <= kLowWater && self->drain_waiter_) {
-            Endpoint* waiter = self->drain_waiter_;
-            self->drain_waiter_ = nullptr;
-            waiter->resume(kPauseBackpressure);
-        }
+        self->wake_if_drained();
         if (self->close_when_flushed_ && self->queued_ == 0) self->close();
     }
 
@@ -640,6 +652,9 @@ protected:
     void on_failure(std::string_view reason) override;
     void before_close() override;
     void close_extra_handles() override { register_extra_handle(reinterpret_cast<uv_handle_t*>(&timer_)); }
+    // The connect timeout covers the TLS handshake too: a member that accepts
+    // the TCP connection and never answers the ClientHello is a failed connect.
+    void on_tls_established() override { uv_timer_stop(&timer_); }
 
 private:
     static constexpr std::uint64_t kIdleMs = 30000;  // an idle pooled connection is closed after this
@@ -689,7 +704,9 @@ public:
         ++vip_->counters.active;
         started_ = true;
         if (vip_->tls) {
-            tls_ = TlsChannel::accept(vip_->tls->context());
+            // The SNI callback points at this ServerTls: keep it while the session lives.
+            server_tls_ = vip_->tls;
+            tls_ = TlsChannel::accept(server_tls_->context());
             if (!tls_) {
                 close();
                 return;
@@ -751,6 +768,7 @@ private:
     static void on_timer(uv_timer_t* t);
 
     std::shared_ptr<VipRuntime> vip_;
+    std::shared_ptr<ServerTls> server_tls_;  // the certificates this connection's session uses
     HttpParser parser_;
     uv_timer_t timer_{};
     Timer timer_kind_ = Timer::None;
@@ -806,7 +824,7 @@ void BackendConn::on_connect(uv_connect_t* req, int status) {
     auto* self = static_cast<BackendConn*>(req->data);
     self->connecting_ = false;
     if (self->closing()) return;
-    uv_timer_stop(&self->timer_);
+    if (!self->tls_) uv_timer_stop(&self->timer_);
     if (status < 0) {
         self->fail(fmt::format("connect: {}", uv_strerror(status)));
         return;
@@ -1257,7 +1275,8 @@ void ClientConn::parse_response(BackendConn& b, std::span<const std::uint8_t> da
                 if (h.status < 200) {
                     // 100 Continue and other interim responses go to the client as they are.
                     interim_ = true;
-                    if (h.status != 101) {
+                    // RFC 9110 section 15.2: never to an HTTP/1.0 client.
+                    if (h.status != 101 && !client_http10_) {
                         send({h.bytes.data(), h.bytes.size()});
                         vip_->counters.bytes_out += h.bytes.size();
                     }
@@ -1275,8 +1294,9 @@ void ClientConn::parse_response(BackendConn& b, std::span<const std::uint8_t> da
                     interim_ = false;  // the final response follows
                     break;
                 }
-                if (used < data.size()) {
-                    // Bytes after the response: the backend is confused; do not reuse it.
+                if (used < data.size() || b.has_unread_input()) {
+                    // Bytes after the response (in this read or still in the TLS
+                    // session): the backend is confused; do not reuse it.
                     exchange_done(b, false);
                 } else {
                     exchange_done(b, rp.head().keep_alive);
@@ -1511,7 +1531,9 @@ void ClientConn::reply(int status, std::string_view detail, bool close_after) {
     vip_->counters.bytes_out += msg.size();
     request_bytes_out_ += msg.size();
     end_request_log(status);
-    disarm();
+    // A client that does not read this reply must not hold the connection forever.
+    arm(Timer::Idle, vip_->cfg.idle_timeout_ms);
+    last_activity_ = now_ms(loop_);
     send(msg);
     if (closing()) return;
     if (close_after || !client_keep_alive_) {

@@ -1,4 +1,4 @@
-// OpenSSL contexts and memory-BIO sessions for the VIP (see tls.hpp).
+// OpenSSL contexts and sessions over our own BIO for the VIP (see tls.hpp).
 #include "tls.hpp"
 
 #include <fmt/format.h>
@@ -165,7 +165,7 @@ long TlsChannel::bio_ctrl(BIO*, int cmd, long, void*) {
 }
 
 std::unique_ptr<TlsChannel> TlsChannel::make(SSL_CTX* ctx) {
-    std::unique_ptr<TlsChannel> t(new TlsChannel());
+    auto t = std::make_unique<TlsChannel>(Private{});
     t->ssl_ = SSL_new(ctx);
     if (!t->ssl_) return nullptr;
     BIO* bio = BIO_new(method());
@@ -271,8 +271,8 @@ bool TlsChannel::write(std::span<const std::uint8_t> plain) {
         early_.insert(early_.end(), plain.begin(), plain.end());
         return true;
     }
-    // With a memory BIO underneath and partial writes on, SSL_write takes records
-    // until everything is in: the BIO grows as needed.
+    // Our BIO takes every record it is given, so SSL_write only fails on a
+    // broken session; partial writes just mean another record.
     std::size_t off = 0;
     while (off < plain.size()) {
         int rc = SSL_write(ssl_, plain.data() + off, static_cast<int>(std::min<std::size_t>(plain.size() - off, 1 << 30)));
@@ -283,6 +283,10 @@ bool TlsChannel::write(std::span<const std::uint8_t> plain) {
         off += static_cast<std::size_t>(rc);
     }
     return true;
+}
+
+bool TlsChannel::has_unread() const {
+    return in_len_ != 0 || SSL_pending(ssl_) > 0;
 }
 
 std::size_t TlsChannel::pending() const {

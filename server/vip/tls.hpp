@@ -72,14 +72,21 @@ public:
     bool established() const { return established_; }
     // Ciphertext waiting to be written to the socket.
     std::size_t pending() const;
+    // Plaintext held until the handshake is done, plus ciphertext not yet taken:
+    // bytes this session owes the socket (backpressure counts them).
+    std::size_t buffered() const { return early_.size() + out_.size(); }
+    // Ciphertext fed and not yet read, or plaintext decrypted and not yet returned.
+    bool has_unread() const;
     void take(std::vector<char>& into);  // appends every pending byte (and frees the buffer)
     // A close_notify to send before closing.
     void shutdown();
     // Why the session failed, for logs and 502 reasons.
     std::string error() const { return error_; }
 
+    struct Private {};
+    explicit TlsChannel(Private) {}
+
 private:
-    TlsChannel() = default;
     bool flush_plain();
     void note_error(int rc);
 

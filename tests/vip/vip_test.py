@@ -1146,6 +1146,27 @@ def group_limits(h, r):
 
     r.case("keep-alive: a connection idle for --idle-timeout (1 s) is closed, a busy one is not", idle)
 
+    def unread_reply():
+        # A client that never reads: a 400 KB response sits in the VIP's queue,
+        # then a bad request gets 400-and-close behind it. The connection must not
+        # outlive the idle timeout (1 s) waiting for the client to read.
+        s = socket.create_connection(lim)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"GET /download?bytes=400000 HTTP/1.1\r\nHost: web.contoso.test\r\n\r\n")
+            time.sleep(0.3 * h.slack)
+            s.sendall(b"X\r\n\r\n")
+
+            def gone():
+                st = h.vip_stats("lim")
+                return st is not None and st.get("stats") is not None and st["stats"]["active"] == 0
+            wait_for(gone, 1 + 4 * h.slack, "the unread connection to be closed (status --json active 0)")
+        finally:
+            s.close()
+
+    r.case("a client that reads neither a response nor the 400 after it is closed by the idle timeout",
+           unread_reply)
+
     def max_connections():
         conns = (vip, V[1])
         c1, c2 = Conn(*conns), Conn(*conns)
@@ -1511,6 +1532,9 @@ def group_tls(h, r):
                                   capture_output=True, text=True, timeout=30).stdout.strip()
 
         old_conn = Conn(*https, tls=client_ctx(), sni="web.contoso.test")
+        # Connected, its ClientHello not sent yet: the handshake happens after the
+        # reload, on the certificates the connection was accepted with.
+        pending = socket.create_connection(https)
         try:
             expect_status(old_conn.request("GET", "/headers"), 200, "GET on a connection made before the renewal")
             old_serial = serial_of(old_conn.sock)
@@ -1534,6 +1558,18 @@ def group_tls(h, r):
                     return serial_of(c.sock) != old_serial
 
             wait_for(new_serial, 2 * h.slack, "new connections to get the renewed certificate")
+            with client_ctx().wrap_socket(pending, server_hostname="web.contoso.test") as t:
+                pending = None
+                t.sendall(b"GET /headers HTTP/1.1\r\nHost: web.contoso.test\r\nConnection: close\r\n\r\n")
+                t.settimeout(5 * h.slack)
+                answer = b""
+                while True:
+                    chunk = t.recv(65536)
+                    if not chunk:
+                        break
+                    answer += chunk
+                check(answer.startswith(b"HTTP/1.1 200"), f"a handshake begun after the reload on a connection "
+                                                          f"accepted before it: got {answer[:60]!r}")
             expect_status(old_conn.request("GET", "/headers"), 200, "GET on the connection made before the renewal")
             check(serial_of(old_conn.sock) == old_serial, "the open connection's certificate changed")
             # A file that no longer loads: logged, the previous certificate stays in use.
@@ -1556,6 +1592,8 @@ def group_tls(h, r):
             os.replace(rsa_cert + ".new", rsa_cert)
         finally:
             old_conn.close()
+            if pending is not None:
+                pending.close()
 
     r.case("certificate renewal: replaced files are used after SIGHUP, open connections keep theirs, a broken "
            "file keeps the previous certificate", renewal)
