@@ -9,6 +9,7 @@ ctest's timeout leaves nothing behind; cleanup() stops each by PID.
 import ctypes
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -75,12 +76,12 @@ def port_free_on(addrs, port):
 
 
 def free_port(addrs):
-    """A TCP port the OS picked on addrs[0] that is also free on every other address."""
-    for _ in range(50):
-        s = socket.socket()
-        s.bind((addrs[0], 0))
-        port = s.getsockname()[1]
-        s.close()
+    """A TCP port free on every address, below the kernel's ephemeral range
+    (32768-60999): a port the OS picks could be taken by some test's outgoing
+    connection between this check and the server's bind."""
+    rng = random.Random(os.getpid() ^ int(time.monotonic() * 1e6))
+    for _ in range(200):
+        port = rng.randint(20000, 32767)
         if port_free_on(addrs, port):
             return port
     raise RuntimeError(f"no common free port on {addrs}")
