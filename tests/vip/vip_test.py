@@ -30,6 +30,7 @@ import argparse
 import hashlib
 import http.client
 import os
+import random
 import re
 import shutil
 import signal
@@ -1166,6 +1167,40 @@ def group_limits(h, r):
 
     r.case("a client that reads neither a response nor the 400 after it is closed by the idle timeout",
            unread_reply)
+
+    def garbage():
+        # Untrusted bytes of every shape: random, truncated heads, a TLS
+        # ClientHello on the plain listener, NULs, huge chunk sizes. Each
+        # connection gets a 4xx or is closed; the VIP keeps serving.
+        rng = random.Random(5)
+        samples = [os.urandom(rng.randint(1, 3000)) for _ in range(60)]
+        samples += [b"GET / HTTP/1.1\r\nHost: x\r\n"[: rng.randint(1, 25)] for _ in range(10)]
+        samples += [b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(500),
+                    b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n",
+                    b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+                    b"\x00" * 2000, b"\r\n" * 3000, b"GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n"]
+        for i, data in enumerate(samples):
+            with socket.create_connection(lim, timeout=5 * h.slack) as c:
+                try:
+                    c.sendall(data)
+                    c.shutdown(socket.SHUT_WR)
+                    answer = b""
+                    while True:
+                        chunk = c.recv(65536)
+                        if not chunk:
+                            break
+                        answer += chunk
+                except (ConnectionResetError, BrokenPipeError):
+                    answer = b""
+                except socket.timeout:
+                    fail(f"sample {i} ({data[:40]!r}...): the VIP neither answered nor closed within "
+                         f"{5 * h.slack:.0f}s")
+                check(answer == b"" or re.match(rb"HTTP/1\.1 (4\d\d|200) ", answer) is not None,
+                      f"sample {i} ({data[:40]!r}...) got {answer[:60]!r}")
+        expect_status(once(*lim, "GET", "/headers"), 200, "a good request after the garbage")
+
+    r.case("garbage from clients (random bytes, truncated heads, TLS on the plain port): 4xx or a close, "
+           "and the VIP keeps serving", garbage)
 
     def max_connections():
         conns = (vip, V[1])
