@@ -287,6 +287,17 @@ def serve(conn, peer, args, tls_context):
             if close:
                 return
             continue
+        if path == "/garbage":
+            # A broken member: a status line the proxy cannot parse, or a body
+            # longer than its Content-Length, by ?kind=.
+            kind = query.get("kind", "line")
+            if kind == "line":
+                conn.sendall(b"HTTP/1.1 2x0 Broken\r\n\x00\x01\r\n\r\n")
+            elif kind == "fields":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello")
+            else:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA-BYTES-AFTER-THE-BODY")
+            return
         if path == "/slow":
             time.sleep(int(query.get("ms", "0")) / 1000)
         status = int(query.get("code", "200")) if path == "/status" else 200

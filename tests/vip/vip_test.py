@@ -556,6 +556,18 @@ def group_proxy(h, r):
 
     r.case("no member up: 503 with a short body", no_member)
 
+    def bad_response():
+        for kind in ("line", "fields"):
+            res = once(vip, V[0], "GET", f"/garbage?kind={kind}")
+            expect_status(res, 502, f"GET /garbage?kind={kind}: a member answering a response that does not parse")
+        res = once(vip, V[0], "GET", "/garbage?kind=extra")
+        expect_status(res, 200, "GET /garbage?kind=extra: a body longer than its Content-Length")
+        check(res.body == b"ok", f"the client must get the declared 2-byte body, got {res.body!r}")
+        expect_status(once(vip, V[0], "GET", "/headers"), 200, "a good request after the broken responses")
+
+    r.case("a broken response from a member: 502 when it does not parse, the declared body when it runs over",
+           bad_response)
+
     def retry():
         statuses = []
         for i in range(8):
