@@ -50,7 +50,6 @@ constexpr std::size_t kMaxStash = 256 * 1024;  // pipelined bytes held while a r
 enum PauseReason : unsigned {
     kPauseBackpressure = 1,  // the other side's queue is full
     kPausePipeline = 2,      // client: a request is complete, its response is not
-    kPauseIdle = 4,          // backend: waiting in the pool is not a pause (kept for clarity)
 };
 
 // Per-thread scratch: libuv reads into one buffer; TLS decrypts into the other.
@@ -155,6 +154,17 @@ std::optional<sockaddr_storage> backend_sockaddr(const std::string& address, std
     return std::nullopt;
 }
 
+// The size line of one chunk of a re-chunked body ("1f4\r\n").
+class ChunkHead {
+public:
+    explicit ChunkHead(std::size_t size) : n_(fmt::format_to_n(buf_, sizeof buf_, "{:x}\r\n", size).size) {}
+    std::span<const char> text() const { return {buf_, n_}; }
+
+private:
+    char buf_[24];
+    std::size_t n_;
+};
+
 bool idempotent_method(std::string_view m) {
     return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
 }
@@ -190,10 +200,13 @@ struct VipRuntime {
     uv_tcp_t* listener = nullptr;       // owned by its close callback once closing
     bool listening = false;
     std::string listen_error;
-    std::string listen_bound;           // the address text the listener is bound to
     bool removed = false;
     std::uint64_t tie = 0;
     std::uint64_t seed = 0;             // cookie key
+
+    // The members as pick_backend() sees them; `excluded` (a member that just
+    // failed) counts as down.
+    std::span<const Candidate> candidates_now(std::int64_t excluded = -1);
 
     std::shared_ptr<BackendRuntime> backend_by_id(std::int64_t id) const {
         for (const auto& b : backends) {
@@ -216,7 +229,6 @@ struct Proxy::Impl {
     std::map<std::int64_t, std::shared_ptr<VipRuntime>> vips;  // by store id
     ProxyStats stats;
     std::uint64_t random_seed = 0;
-    bool stopping = false;
     // Every open connection, so stop() can close them.
     std::vector<ClientConn*> clients;
     // Counters writer.
@@ -344,8 +356,6 @@ public:
         return ok;
     }
 
-    // When our queue falls under the low mark, `waiter` resumes reading.
-    void wake_on_drain(Endpoint* waiter) { drain_waiter_ = waiter; }
     void forget_waiter(Endpoint* e) {
         if (drain_waiter_ == e) drain_waiter_ = nullptr;
     }
@@ -486,7 +496,6 @@ private:
             return false;
         }
         queued_ += size;
-        ++writes_in_flight_;
         (void)w.release();
         return true;
     }
@@ -506,7 +515,6 @@ private:
         std::unique_ptr<WriteReq> w(static_cast<WriteReq*>(req->data));
         Endpoint* self = w->owner;
         self->queued_ -= w->data.size();
-        --self->writes_in_flight_;
         if (w->data.capacity() <= 2 * kReadChunk && free_reqs().size() < 256) free_reqs().push_back(std::move(w));
         if (self->closing_) return;
         if (status < 0) {
@@ -563,7 +571,6 @@ private:
     }
 
     std::size_t queued_ = 0;
-    unsigned writes_in_flight_ = 0;
     unsigned paused_ = 0;
     unsigned open_handles_ = 0;
     bool reading_ = false;
@@ -584,10 +591,7 @@ public:
         timer_.data = this;
     }
 
-    std::shared_ptr<BackendRuntime> member() const { return member_; }
     HttpParser& parser() { return parser_; }
-    bool connected() const { return !connecting_; }
-    bool reused() const { return reused_; }
     bool delivered() const { return delivered_; }  // a response byte arrived in the current exchange
 
     // Starts connecting; false when it cannot even start (bad address).
@@ -621,13 +625,11 @@ public:
         delivered_ = false;
     }
     void detach() { client_ = nullptr; }
-    ClientConn* client() const { return client_; }
 
     // Back to the pool after a complete exchange; closed instead when the pool
     // is full or the member is gone.
     void release() {
         client_ = nullptr;
-        reused_ = true;
         if (closing() || member_->removed || member_->idle.size() >= kMaxIdlePerBackend) {
             close();
             return;
@@ -643,8 +645,6 @@ public:
         uv_timer_stop(&timer_);
         attach(client);
     }
-
-    void stop_timer() { uv_timer_stop(&timer_); }
 
 protected:
     void on_plain(std::span<const std::uint8_t> data) override;
@@ -674,7 +674,6 @@ private:
     uv_connect_t connect_req_{};
     uv_timer_t timer_{};
     ClientConn* client_ = nullptr;
-    bool reused_ = false;
     bool delivered_ = false;
 
     friend class ClientConn;
@@ -726,9 +725,7 @@ public:
     // `retryable`: the member cannot have acted on the request (it refused, reset
     // or closed before answering); false when it took the request and went silent.
     void backend_failed(BackendConn& b, std::string_view reason, bool timeout, bool retryable = true);
-    void backend_ready(BackendConn& b);
 
-    void shutdown() { close(); }
 
 protected:
     void on_plain(std::span<const std::uint8_t> data) override;
@@ -749,6 +746,7 @@ private:
     enum class Timer : std::uint8_t { None, Header, Idle, Response };
 
     std::size_t process(std::span<const std::uint8_t> buf);
+    void process_stash();
     void on_request_head(const HttpHead& head);
     void forward_request_body(std::span<const std::uint8_t> body);
     void on_request_done();
@@ -817,6 +815,15 @@ private:
     friend class BackendConn;
 };
 
+std::span<const Candidate> VipRuntime::candidates_now(std::int64_t excluded) {
+    candidates.clear();
+    for (const auto& b : backends) {
+        bool up = proxy->up(b->info) && b->info.server_id != excluded;
+        candidates.push_back({static_cast<std::uint64_t>(b->info.server_id), b->info.weight, up, b->outstanding});
+    }
+    return candidates;
+}
+
 // ---------------------------------------------------------------------------
 // BackendConn
 
@@ -838,7 +845,6 @@ void BackendConn::on_connect(uv_connect_t* req, int status) {
         if (!self->flush_tls()) return;
     }
     self->start_reading();
-    if (self->client_) self->client_->backend_ready(*self);
 }
 
 void BackendConn::on_connect_timeout(uv_timer_t* t) {
@@ -969,13 +975,7 @@ void ClientConn::on_plain(std::span<const std::uint8_t> data) {
         if (!closing() && used < data.size()) stash_.assign(reinterpret_cast<const char*>(data.data()) + used, data.size() - used);
     } else {
         stash_.append(reinterpret_cast<const char*>(data.data()), data.size());
-        std::string buf;
-        buf.swap(stash_);
-        std::size_t used = process({reinterpret_cast<const std::uint8_t*>(buf.data()), buf.size()});
-        if (!closing() && used < buf.size()) {
-            // Anything stashed meanwhile came from this same buffer: keep one copy.
-            stash_.assign(buf, used, std::string::npos);
-        }
+        process_stash();
     }
     if (!closing() && stash_.size() > kMaxStash && phase_ != Phase::Head) pause(kPausePipeline);
 }
@@ -1117,14 +1117,7 @@ void ClientConn::on_request_head(const HttpHead& head) {
     if (upgrade_) out.append("Connection: Upgrade\r\n");
     out.append("\r\n");
 
-    // Pick the member.
-    auto& cands = vip_->candidates;
-    cands.clear();
-    for (const auto& b : vip_->backends) {
-        cands.push_back({static_cast<std::uint64_t>(b->info.server_id), b->info.weight,
-                         vip_->proxy->up(b->info), b->outstanding});
-    }
-    Pick p = pick_backend(cands, cfg.persist, client_key_, cookie_member, vip_->tie++);
+    Pick p = pick_backend(vip_->candidates_now(), cfg.persist, client_key_, cookie_member, vip_->tie++);
     if (!p.found) {
         ++vip_->counters.no_backend;
         reply(503, fmt::format("no healthy member in pool {}", cfg.pool), has_body_);
@@ -1177,15 +1170,12 @@ void ClientConn::send_to_backend(std::span<const char> a, std::span<const char> 
     if (backend_ == be) be->throttle(this);
 }
 
-void ClientConn::backend_ready(BackendConn&) {}
-
 void ClientConn::forward_request_body(std::span<const std::uint8_t> body) {
     if (local_reply_ || body.empty()) return;
     std::span<const char> data(reinterpret_cast<const char*>(body.data()), body.size());
     if (request_chunked_) {
-        char size_line[24];
-        auto n = fmt::format_to_n(size_line, sizeof size_line, "{:x}\r\n", body.size()).size;
-        send_to_backend({size_line, n}, data, {"\r\n", 2});
+        ChunkHead size(body.size());
+        send_to_backend(size.text(), data, {"\r\n", 2});
     } else {
         send_to_backend(data);
     }
@@ -1363,9 +1353,8 @@ void ClientConn::forward_response_body(std::span<const std::uint8_t> body) {
     request_bytes_out_ += body.size();
     std::span<const char> data(reinterpret_cast<const char*>(body.data()), body.size());
     if (response_chunked_) {
-        char size_line[24];
-        auto n = fmt::format_to_n(size_line, sizeof size_line, "{:x}\r\n", body.size()).size;
-        send({size_line, n}, data, {"\r\n", 2});
+        ChunkHead size(body.size());
+        send(size.text(), data, {"\r\n", 2});
     } else {
         send(data);
     }
@@ -1416,12 +1405,16 @@ void ClientConn::continue_after_exchange() {
     arm(Timer::Idle, vip_->cfg.idle_timeout_ms);
     last_activity_ = now_ms(loop_);
     resume(kPausePipeline);
-    if (!stash_.empty()) {
-        std::string buf;
-        buf.swap(stash_);
-        std::size_t used = process({reinterpret_cast<const std::uint8_t*>(buf.data()), buf.size()});
-        if (!closing() && used < buf.size()) stash_.assign(buf, used, std::string::npos);
-    }
+    if (!stash_.empty()) process_stash();
+}
+
+// Parses what stash_ holds; keeps what process() did not take. (The parser needs
+// an incomplete head fed again whole, hence one buffer.)
+void ClientConn::process_stash() {
+    std::string buf;
+    buf.swap(stash_);
+    std::size_t used = process({reinterpret_cast<const std::uint8_t*>(buf.data()), buf.size()});
+    if (!closing() && used < buf.size()) stash_.assign(buf, used, std::string::npos);
 }
 
 void ClientConn::backend_eof(BackendConn& b) {
@@ -1473,13 +1466,7 @@ void ClientConn::backend_failed(BackendConn& b, std::string_view reason, bool ti
     // the request (nothing came back) and it is safe to send it twice.
     if (retryable && !retried_ && !delivered && idempotent_ && !has_body_ && !upgrade_) {
         retried_ = true;
-        auto& cands = vip_->candidates;
-        cands.clear();
-        for (const auto& be : vip_->backends) {
-            bool up = vip_->proxy->up(be->info) && be->info.server_id != excluded_;
-            cands.push_back({static_cast<std::uint64_t>(be->info.server_id), be->info.weight, up, be->outstanding});
-        }
-        Pick p = pick_least_outstanding(cands, vip_->tie++);
+        Pick p = pick_least_outstanding(vip_->candidates_now(excluded_), vip_->tie++);
         if (p.found) {
             ++vip_->counters.retries;
             member_ = vip_->backends[p.index];
@@ -1616,7 +1603,6 @@ void Proxy::Impl::reconcile() {
             ++it;
         }
     }
-    stats.listeners.store(vips.size(), std::memory_order_relaxed);
 }
 
 void Proxy::Impl::apply(const VipConfig& cfg, std::uint64_t seed) {
@@ -1745,7 +1731,6 @@ void Proxy::Impl::open_listener(VipRuntime& v) {
     v.listener = tcp.release();
     v.listening = true;
     v.listen_error.clear();
-    v.listen_bound = v.cfg.listen;
     log(LogLevel::Info, "vip_listening", "vip={} listen={} tls={} pool={} persist={}", v.cfg.name, v.cfg.listen,
         v.cfg.tls() ? "on" : "off", v.cfg.pool,
         v.cfg.persist == Persist::Cookie ? "cookie" : v.cfg.persist == Persist::Source ? "source" : "none");
@@ -1833,7 +1818,6 @@ void Proxy::Impl::write_stats(bool force) {
 }
 
 void Proxy::Impl::shutdown_all() {
-    stopping = true;
     uv_timer_stop(&tick);
     uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
     uv_check_stop(&flush_check);
@@ -1849,7 +1833,7 @@ void Proxy::Impl::shutdown_all() {
         }
     }
     auto clients_now = clients;
-    for (auto* c : clients_now) c->shutdown();
+    for (auto* c : clients_now) c->close();
 }
 
 // ---------------------------------------------------------------------------

@@ -20,7 +20,6 @@ namespace pooldns::vip {
 struct ProxyStats {
     std::atomic<std::uint64_t> connections{0};
     std::atomic<std::uint64_t> requests{0};
-    std::atomic<std::uint64_t> listeners{0};
 };
 
 class Proxy {
