@@ -515,16 +515,19 @@ def group_proxy(h, r):
     r.case("a pooled backend connection the member closed while idle is not reused (POST succeeds)", stale_pooled)
 
     def slow_reader():
-        size = 128 * MiB
+        size = 128 * MiB + random.randint(1, 4095)   # a size no other case downloads
         watch = RssWatch(h)
         digest = hashlib.sha256()
         got = 0
         with Conn(*plain, timeout=30) as c:
-            c.send(build("GET", f"/download?bytes={size}&slowread=1"))
+            c.send(build("GET", f"/download?bytes={size}"))
             head = c.read_head(10 * h.slack)
             expect_status(head, 200, f"GET /download?bytes={size}")
             time.sleep(1.0)  # the client reads nothing: the VIP must stop reading from the member
             mid = watch.peak
+            check(not any(f"download {size} " in line for b in h.backends.values() for line in b.lines()),
+                  "the member finished sending the whole download while the client read nothing: the VIP "
+                  "kept reading from it (no backpressure)")
             for piece in c.body_chunks(head, 30 * h.slack):
                 digest.update(piece)
                 got += len(piece)
@@ -1159,27 +1162,6 @@ def group_limits(h, r):
 
     r.case("keep-alive: a connection idle for --idle-timeout (1 s) is closed, a busy one is not", idle)
 
-    def unread_reply():
-        # A client that never reads: a 400 KB response sits in the VIP's queue,
-        # then a bad request gets 400-and-close behind it. The connection must not
-        # outlive the idle timeout (1 s) waiting for the client to read.
-        s = socket.create_connection(lim)
-        try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.sendall(b"GET /download?bytes=400000 HTTP/1.1\r\nHost: web.contoso.test\r\n\r\n")
-            time.sleep(0.3 * h.slack)
-            s.sendall(b"X\r\n\r\n")
-
-            def gone():
-                st = h.vip_stats("lim")
-                return st is not None and st.get("stats") is not None and st["stats"]["active"] == 0
-            wait_for(gone, 1 + 4 * h.slack, "the unread connection to be closed (status --json active 0)")
-        finally:
-            s.close()
-
-    r.case("a client that reads neither a response nor the 400 after it is closed by the idle timeout",
-           unread_reply)
-
     def garbage():
         # Untrusted bytes of every shape: random, truncated heads, a TLS
         # ClientHello on the plain listener, NULs, huge chunk sizes. Each
@@ -1191,6 +1173,7 @@ def group_limits(h, r):
                     b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n",
                     b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
                     b"\x00" * 2000, b"\r\n" * 3000, b"GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n"]
+        forwarded_before = sum(line.startswith("req ") for b in h.backends.values() for line in b.lines())
         for i, data in enumerate(samples):
             with socket.create_connection(lim, timeout=5 * h.slack) as c:
                 try:
@@ -1207,8 +1190,10 @@ def group_limits(h, r):
                 except socket.timeout:
                     fail(f"sample {i} ({data[:40]!r}...): the VIP neither answered nor closed within "
                          f"{5 * h.slack:.0f}s")
-                check(answer == b"" or re.match(rb"HTTP/1\.1 (4\d\d|200) ", answer) is not None,
+                check(answer == b"" or re.match(rb"HTTP/1\.1 4\d\d ", answer) is not None,
                       f"sample {i} ({data[:40]!r}...) got {answer[:60]!r}")
+        forwarded = sum(line.startswith("req ") for b in h.backends.values() for line in b.lines())
+        check(forwarded == forwarded_before, f"{forwarded - forwarded_before} garbage samples reached a member")
         expect_status(once(*lim, "GET", "/headers"), 200, "a good request after the garbage")
 
     r.case("garbage from clients (random bytes, truncated heads, TLS on the plain port): 4xx or a close, "
