@@ -187,6 +187,14 @@ struct BackendRuntime {
     std::uint64_t picks = 0, failures = 0;
     std::vector<BackendConn*> idle;  // connected, waiting for the next request
     bool removed = false;            // no longer a member: idle connections closed, nothing new
+    std::string set_cookie;          // the Set-Cookie field naming this member (built at reload)
+    std::optional<sockaddr_storage> addr;  // address:backend_port (parsed at reload); none: not an IP
+
+    void close_idle();
+    void retire() {
+        removed = true;
+        close_idle();
+    }
 };
 
 struct VipRuntime {
@@ -337,8 +345,9 @@ public:
     // The loop's check phase: every connection written to in this iteration.
     static void flush_all() {
         auto& list = dirty_list();
+        thread_local std::vector<Endpoint*> now;  // swapped with the list: both keep their capacity
         for (int round = 0; round < 8 && !list.empty(); ++round) {
-            std::vector<Endpoint*> now;
+            now.clear();
             now.swap(list);
             for (auto* e : now) e->dirty_ = false;
             for (auto* e : now) e->flush();
@@ -348,10 +357,8 @@ public:
     // Ciphertext the TLS session produced (handshake, alerts, records).
     bool flush_tls() {
         if (!tls_ || tls_->pending() == 0) return !closing_;
-        thread_local std::vector<char> scratch;
-        scratch.clear();
-        tls_->take(scratch);
-        bool ok = write_raw(scratch);
+        bool ok = write_raw(tls_->ciphertext());
+        tls_->consume();
         if (ok) wake_if_drained();
         return ok;
     }
@@ -596,7 +603,7 @@ public:
 
     // Starts connecting; false when it cannot even start (bad address).
     bool connect(std::string& error) {
-        auto addr = backend_sockaddr(member_->info.address, vip_->cfg.backend_port);
+        const auto& addr = member_->addr;
         if (!addr) {
             error = fmt::format("backend address '{}' is not an IP address", member_->info.address);
             return false;
@@ -747,6 +754,7 @@ private:
 
     std::size_t process(std::span<const std::uint8_t> buf);
     void process_stash();
+    void release_outstanding();  // the exchange no longer counts against member_
     void on_request_head(const HttpHead& head);
     void forward_request_body(std::span<const std::uint8_t> body);
     void on_request_done();
@@ -786,7 +794,6 @@ private:
     BackendConn* backend_ = nullptr;
     std::shared_ptr<BackendRuntime> member_;
     std::string out_head_;       // the request head as sent to the backend (kept for a retry)
-    std::int64_t excluded_ = -1; // the member that failed (retry)
     bool retried_ = false;
     bool idempotent_ = false;
     bool has_body_ = false;
@@ -801,12 +808,11 @@ private:
     bool response_started_ = false;  // response bytes went to the client
     bool response_chunked_ = false;
     bool response_close_ = false;    // the client connection closes after this response
-    bool response_until_close_ = false;
     bool client_eof_ = false;
     bool started_ = false;           // counted as an active connection
+    bool holds_outstanding_ = false; // member_->outstanding counts this exchange
     bool interim_ = false;           // the response head just parsed was a 1xx
-    bool stashing_ = false;          // b_stash_ holds an incomplete response head
-    std::string b_stash_;
+    std::string b_stash_;            // an incomplete response head, fed again with the next bytes
     int status_ = 0;
     std::uint64_t request_bytes_in_ = 0, request_bytes_out_ = 0;
     std::uint64_t request_start_ = 0;
@@ -897,6 +903,11 @@ void BackendConn::before_close() {
 
 // ---------------------------------------------------------------------------
 // ClientConn
+
+void BackendRuntime::close_idle() {
+    auto conns = idle;  // close() takes each out of `idle`
+    for (auto* c : conns) c->close();
+}
 
 // The libuv timer only ever moves earlier: a deadline pushed later (every
 // request re-arms the idle and response timeouts) is found when it fires, so a
@@ -1033,8 +1044,7 @@ void ClientConn::on_request_head(const HttpHead& head) {
     request_bytes_in_ = head.bytes.size();
     status_ = 0;
     retried_ = false;
-    excluded_ = -1;
-    response_started_ = response_chunked_ = response_close_ = response_until_close_ = false;
+    response_started_ = response_chunked_ = response_close_ = false;
     request_done_ = false;
     local_reply_ = false;
     set_cookie_ = false;
@@ -1136,6 +1146,7 @@ void ClientConn::on_request_head(const HttpHead& head) {
 bool ClientConn::open_backend(const std::shared_ptr<BackendRuntime>& member, std::string& error) {
     ++member->picks;
     ++member->outstanding;
+    holds_outstanding_ = true;
     // A pooled connection, if one is still open.
     while (!member->idle.empty()) {
         BackendConn* b = member->idle.back();
@@ -1143,24 +1154,29 @@ bool ClientConn::open_backend(const std::shared_ptr<BackendRuntime>& member, std
         if (b->closing()) continue;
         b->take(this);
         backend_ = b;
-        interim_ = false;
-        if (head_request_) b->parser().response_to_head();
-        return true;
+        break;
     }
-    auto conn = std::make_unique<BackendConn>(loop_, vip_, member);
-    conn->attach(this);
-    if (!conn->connect(error)) {
-        --member->outstanding;
-        ++member->failures;
-        BackendConn* raw = conn.release();
-        raw->detach();
-        raw->close();
-        return false;
+    if (!backend_) {
+        auto conn = std::make_unique<BackendConn>(loop_, vip_, member);
+        conn->attach(this);
+        if (!conn->connect(error)) {
+            release_outstanding();
+            ++member->failures;
+            BackendConn* raw = conn.release();
+            raw->detach();
+            raw->close();
+            return false;
+        }
+        backend_ = conn.release();
     }
-    backend_ = conn.release();
     interim_ = false;
     if (head_request_) backend_->parser().response_to_head();
     return true;
+}
+
+void ClientConn::release_outstanding() {
+    if (holds_outstanding_ && member_) --member_->outstanding;
+    holds_outstanding_ = false;
 }
 
 void ClientConn::send_to_backend(std::span<const char> a, std::span<const char> b, std::span<const char> c) {
@@ -1203,11 +1219,10 @@ void ClientConn::backend_data(BackendConn& b, std::span<const std::uint8_t> data
         if (send({reinterpret_cast<const char*>(data.data()), data.size()})) throttle(&b);
         return;
     }
-    if (stashing_) {
+    if (!b_stash_.empty()) {
         // The parser needs an incomplete head fed again, followed by the new bytes.
         std::string buf;
         buf.swap(b_stash_);
-        stashing_ = false;
         buf.append(reinterpret_cast<const char*>(data.data()), data.size());
         parse_response(b, {reinterpret_cast<const std::uint8_t*>(buf.data()), buf.size()});
         return;
@@ -1231,7 +1246,6 @@ void ClientConn::parse_response(BackendConn& b, std::span<const std::uint8_t> da
                         return;
                     }
                     b_stash_.assign(reinterpret_cast<const char*>(data.data()) + used, left);
-                    stashing_ = true;
                 }
                 return;
             }
@@ -1248,7 +1262,7 @@ void ClientConn::parse_response(BackendConn& b, std::span<const std::uint8_t> da
                     phase_ = Phase::Tunnel;
                     end_request_log(101);
                     arm(Timer::Idle, vip_->cfg.idle_timeout_ms);
-                    --member_->outstanding;
+                    release_outstanding();  // a tunnel is not an outstanding request
                     std::size_t rest = data.size() - used;
                     if (rest) {
                         send({reinterpret_cast<const char*>(data.data()) + used, rest});
@@ -1308,14 +1322,13 @@ void ClientConn::on_response_head(BackendConn& b, const HttpHead& h) {
     status_ = h.status;
     count_status(h.status);
     response_started_ = true;
-    stashing_ = false;
     // The connection closes after this response when the client asked, when
     // the request is not finished (an early answer), or when the body can only
     // be delimited by closing (an HTTP/1.0 client and no length).
     bool unframed = h.framing == BodyFraming::Chunked || h.framing == BodyFraming::UntilClose;
     response_chunked_ = unframed && !client_http10_;
-    response_until_close_ = unframed && client_http10_;
-    response_close_ = !client_keep_alive_ || response_until_close_ || (phase_ == Phase::Body && !request_done_) || client_eof_;
+    bool until_close = unframed && client_http10_;
+    response_close_ = !client_keep_alive_ || until_close || (phase_ == Phase::Body && !request_done_) || client_eof_;
 
     std::string& out = resp_head_;
     out.clear();
@@ -1327,14 +1340,7 @@ void ClientConn::on_response_head(BackendConn& b, const HttpHead& h) {
         if (equals_ci(f.name, "content-length") && h.framing == BodyFraming::Chunked) continue;
         out.append(f.name).append(": ").append(f.value).append("\r\n");
     }
-    if (set_cookie_ && member_) {
-        out.append("Set-Cookie: ").append(vip_->cfg.cookie_name).append("=");
-        out.append(encode_member_token(static_cast<std::uint64_t>(member_->info.server_id), vip_->seed));
-        out.append("; Path=/");
-        if (vip_->cfg.cookie_secure) out.append("; Secure");
-        if (vip_->cfg.cookie_httponly) out.append("; HttpOnly");
-        out.append("\r\n");
-    }
+    if (set_cookie_ && member_) out.append(member_->set_cookie);
     if (response_chunked_) out.append("Transfer-Encoding: chunked\r\n");
     if (response_close_) {
         out.append("Connection: close\r\n");
@@ -1377,11 +1383,8 @@ void ClientConn::exchange_done(BackendConn& b, bool backend_reusable) {
 void ClientConn::drop_backend(bool reusable) {
     BackendConn* b = backend_;
     backend_ = nullptr;
-    stashing_ = false;
     b_stash_.clear();
-    if (member_) {
-        if (member_->outstanding && phase_ != Phase::Tunnel) --member_->outstanding;
-    }
+    release_outstanding();
     member_.reset();
     if (!b) return;
     b->forget_waiter(this);
@@ -1455,7 +1458,7 @@ void ClientConn::backend_failed(BackendConn& b, std::string_view reason, bool ti
         member ? member->info.server : "", member ? member->info.address : "", vip_->cfg.backend_port, reason);
     bool started = response_started_;
     bool delivered = b.delivered();
-    excluded_ = member ? member->info.server_id : -1;
+    std::int64_t excluded = member ? member->info.server_id : -1;
     drop_backend(false);
     if (closing()) return;
     if (started || phase_ == Phase::Tunnel) {
@@ -1466,7 +1469,7 @@ void ClientConn::backend_failed(BackendConn& b, std::string_view reason, bool ti
     // the request (nothing came back) and it is safe to send it twice.
     if (retryable && !retried_ && !delivered && idempotent_ && !has_body_ && !upgrade_) {
         retried_ = true;
-        Pick p = pick_least_outstanding(vip_->candidates_now(excluded_), vip_->tie++);
+        Pick p = pick_least_outstanding(vip_->candidates_now(excluded), vip_->tie++);
         if (p.found) {
             ++vip_->counters.retries;
             member_ = vip_->backends[p.index];
@@ -1592,11 +1595,7 @@ void Proxy::Impl::reconcile() {
             auto& vr = *it->second;
             vr.removed = true;
             close_listener(vr);
-            for (auto& b : vr.backends) {
-                b->removed = true;
-                auto idle = b->idle;
-                for (auto* c : idle) c->close();
-            }
+            for (auto& b : vr.backends) b->retire();
             log(LogLevel::Info, "vip_closed", "vip={} listen={}", vr.cfg.name, vr.cfg.listen);
             it = vips.erase(it);
         } else {
@@ -1662,22 +1661,21 @@ void Proxy::Impl::apply(const VipConfig& cfg, std::uint64_t seed) {
         next.push_back(std::move(nb));
     }
     for (auto& old : v.backends) {
-        if (std::find(next.begin(), next.end(), old) != next.end()) continue;
-        old->removed = true;
-        auto idle = old->idle;
-        for (auto* c : idle) c->close();
+        if (std::find(next.begin(), next.end(), old) == next.end()) old->retire();
     }
     v.backends = std::move(next);
     // A member that is drained keeps its running exchanges; its idle connections go.
     for (auto& b : v.backends) {
-        if (!b->info.enabled) {
-            auto idle = b->idle;
-            for (auto* c : idle) c->close();
-        }
+        if (!b->info.enabled) b->close_idle();
     }
-    std::string old_listen = v.cfg.listen;
     v.cfg = cfg;
     v.seed = seed;
+    for (auto& b : v.backends) {
+        b->addr = backend_sockaddr(b->info.address, cfg.backend_port);
+        b->set_cookie = fmt::format("Set-Cookie: {}={}; Path=/{}{}\r\n", cfg.cookie_name,
+                                    encode_member_token(static_cast<std::uint64_t>(b->info.server_id), seed),
+                                    cfg.cookie_secure ? "; Secure" : "", cfg.cookie_httponly ? "; HttpOnly" : "");
+    }
     if (cfg.tls() && !v.tls) {
         // No usable certificate: nothing to listen with.
         close_listener(v);
@@ -1826,11 +1824,7 @@ void Proxy::Impl::shutdown_all() {
     for (auto& [id, v] : vips) {
         v->removed = true;
         close_listener(*v);
-        for (auto& b : v->backends) {
-            b->removed = true;
-            auto idle = b->idle;
-            for (auto* c : idle) c->close();
-        }
+        for (auto& b : v->backends) b->retire();
     }
     auto clients_now = clients;
     for (auto* c : clients_now) c->close();

@@ -293,8 +293,7 @@ std::size_t TlsChannel::pending() const {
     return out_.size();
 }
 
-void TlsChannel::take(std::vector<char>& into) {
-    into.insert(into.end(), out_.begin(), out_.end());
+void TlsChannel::consume() {
     // A session between messages holds no buffer (the next response allocates anew).
     if (out_.capacity() > 1024) {
         std::vector<char>().swap(out_);

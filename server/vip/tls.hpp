@@ -77,7 +77,8 @@ public:
     std::size_t buffered() const { return early_.size() + out_.size(); }
     // Ciphertext fed and not yet read, or plaintext decrypted and not yet returned.
     bool has_unread() const;
-    void take(std::vector<char>& into);  // appends every pending byte (and frees the buffer)
+    std::span<const char> ciphertext() const { return out_; }
+    void consume();  // after ciphertext() was written: empties (and frees) the buffer
     // A close_notify to send before closing.
     void shutdown();
     // Why the session failed, for logs and 502 reasons.
@@ -100,7 +101,7 @@ private:
     // Ciphertext in: what is left of the span fed last (OpenSSL reads it in place).
     const std::uint8_t* in_ = nullptr;
     std::size_t in_len_ = 0;
-    std::vector<char> out_;  // ciphertext out, until take()
+    std::vector<char> out_;  // ciphertext out, until consume()
     bool established_ = false;
     std::vector<std::uint8_t> early_;  // plaintext written before the handshake finished
     std::string error_;
