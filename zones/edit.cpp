@@ -69,4 +69,23 @@ Result<std::uint32_t> parse_duration_ms(std::string_view text, std::string_view 
     return static_cast<std::uint32_t>(ms);
 }
 
+Result<std::uint64_t> parse_whole(std::string_view text, std::string_view what, std::uint64_t min, std::uint64_t max) {
+    std::uint64_t v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < min || v > max) {
+        return Error{fmt::format("{}: '{}' is not a whole number in {}..{}", what, text, min, max)};
+    }
+    return v;
+}
+
+Status valid_object_name(std::string_view name) {
+    if (name.empty() || name.size() > 63) return Error{fmt::format("NAME: '{}' must be 1-63 characters", name)};
+    for (char c : name) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                  c == '_' || c == '.';
+        if (!ok) return Error{fmt::format("NAME: '{}' may hold only letters, digits, '-', '_' and '.'", name)};
+    }
+    return {};
+}
+
 }  // namespace pooldns

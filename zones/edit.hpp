@@ -46,6 +46,12 @@ std::optional<std::uint32_t> current_serial(const Database& db, std::int64_t zon
 Result<std::uint32_t> bump_serial(const Database& db, std::int64_t zone_id, std::optional<std::uint32_t> previous,
                                   std::optional<std::uint32_t> proposed = std::nullopt);
 
+// A whole-number option in min..max; the error names `what` and the text.
+Result<std::uint64_t> parse_whole(std::string_view text, std::string_view what, std::uint64_t min, std::uint64_t max);
+
+// The name of a server or VIP: 1-63 letters, digits, '-', '_' or '.' (errors name NAME).
+Status valid_object_name(std::string_view name);
+
 // A duration option: "2", "0.5", "2s", "500ms" -> milliseconds within
 // min_ms..max_ms; the error names `what` (the option) and the text.
 Result<std::uint32_t> parse_duration_ms(std::string_view text, std::string_view what, std::uint32_t min_ms,

@@ -40,15 +40,6 @@ std::optional<ZoneRef> containing_zone(const Database& db, std::string_view name
     return best;
 }
 
-Result<std::uint32_t> parse_count(std::string_view text, std::string_view what, std::uint32_t min, std::uint32_t max) {
-    std::uint32_t v = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < min || v > max) {
-        return Error{fmt::format("{}: '{}' is not a whole number in {}..{}", what, text, min, max)};
-    }
-    return v;
-}
-
 std::optional<std::int64_t> find_id(const Database& db, std::string_view sql, std::string_view key) {
     auto st = db.prepare(sql);
     st.bind(1, key);
@@ -62,16 +53,6 @@ Error unknown_server(std::string_view name) {
 
 Error unknown_pool(std::string_view fqdn) {
     return Error{fmt::format("POOL: unknown pool '{}' ('pooldnsctl pool list' shows the pools)", fqdn)};
-}
-
-Status valid_server_name(std::string_view name) {
-    if (name.empty() || name.size() > 63) return Error{fmt::format("NAME: '{}' must be 1-63 characters", name)};
-    for (char c : name) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                  c == '_' || c == '.';
-        if (!ok) return Error{fmt::format("NAME: '{}' may hold only letters, digits, '-', '_' and '.'", name)};
-    }
-    return {};
 }
 
 // Record types stored at `owner` in zone `zone_id`.
@@ -249,7 +230,7 @@ Status apply_spec(const Database& db, const PoolSpec& spec, PoolInfo& pool) {
         if (*spec.max_records == "none") {
             pool.max_records.reset();
         } else {
-            auto n = parse_count(*spec.max_records, "--max-records", 1, 1000);
+            auto n = parse_whole(*spec.max_records, "--max-records", 1, 1000);
             if (!n) return n.error();
             pool.max_records = *n;
         }
@@ -279,12 +260,12 @@ Status apply_spec(const Database& db, const PoolSpec& spec, PoolInfo& pool) {
                                  pool.timeout_ms, pool.interval_ms)};
     }
     if (spec.rise) {
-        auto n = parse_count(*spec.rise, "--rise", 1, 100);
+        auto n = parse_whole(*spec.rise, "--rise", 1, 100);
         if (!n) return n.error();
         pool.rise = *n;
     }
     if (spec.fall) {
-        auto n = parse_count(*spec.fall, "--fall", 1, 100);
+        auto n = parse_whole(*spec.fall, "--fall", 1, 100);
         if (!n) return n.error();
         pool.fall = *n;
     }
@@ -459,7 +440,7 @@ Status check_owned_name(const Database& db, std::string_view owner, const std::v
 // --- servers ------------------------------------------------------------------
 
 Result<ServerInfo> PoolStore::add_server(const ServerSpec& spec) {
-    if (auto s = valid_server_name(spec.name); !s) return s.error();
+    if (auto s = valid_object_name(spec.name); !s) return s.error();
     auto host = absolute_name(spec.host, "--host");
     if (!host) return host.error();
     if (host->starts_with("*.") || host->find(".*.") != std::string::npos) {
@@ -746,7 +727,7 @@ Result<MemberInfo> PoolStore::add_member(std::string_view pool_arg, std::string_
     if (!address) return address.error();
     std::uint32_t weight = 1;
     if (weight_arg) {
-        auto w = parse_count(*weight_arg, "--weight", 1, 1000);
+        auto w = parse_whole(*weight_arg, "--weight", 1, 1000);
         if (!w) return w.error();
         weight = *w;
     }

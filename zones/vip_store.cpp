@@ -6,7 +6,6 @@
 
 #include "edit.hpp"
 
-#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -39,15 +38,6 @@ constexpr std::size_t kMaxCookieName = 64;
 
 // --- argument parsing -----------------------------------------------------------
 
-Result<std::uint64_t> parse_number(std::string_view text, std::string_view what, std::uint64_t min, std::uint64_t max) {
-    std::uint64_t v = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < min || v > max) {
-        return Error{fmt::format("{}: '{}' is not a whole number in {}..{}", what, text, min, max)};
-    }
-    return v;
-}
-
 // Timeouts: "2", "0.5", "2s", "500ms", as pool --interval takes them; 1 ms to a day.
 Result<std::uint32_t> parse_timeout_ms(std::string_view text, std::string_view what) {
     return parse_duration_ms(text, what, 1, kMaxTimeoutMs);
@@ -57,16 +47,6 @@ Result<bool> parse_on_off(std::string_view text, std::string_view what) {
     if (text == "on") return true;
     if (text == "off") return false;
     return Error{fmt::format("{}: '{}' must be on or off", what, text)};
-}
-
-Status valid_vip_name(std::string_view name) {
-    if (name.empty() || name.size() > 63) return Error{fmt::format("NAME: '{}' must be 1-63 characters", name)};
-    for (char c : name) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                  c == '.';
-        if (!ok) return Error{fmt::format("NAME: '{}' may hold only letters, digits, '-', '_' and '.'", name)};
-    }
-    return {};
 }
 
 // RFC 6265 section 4.1.1: cookie-name is an RFC 2616 token.
@@ -93,8 +73,7 @@ Result<std::string> backend_sni_name(std::string_view text) {
     std::string name(text);
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
     if (name.ends_with('.')) name.pop_back();
-    unsigned char buf[16];
-    if (inet_pton(AF_INET, name.c_str(), buf) == 1 || inet_pton(AF_INET6, name.c_str(), buf) == 1) {
+    if (canonical_address(name, "--backend-sni")) {
         return Error{fmt::format("--backend-sni: '{}' is an address; SNI carries only host names (RFC 6066)", text)};
     }
     if (name.empty() || name.size() > 253)
@@ -345,7 +324,7 @@ Status apply_spec(const Database& db, const VipSpec& spec, std::int64_t self_id,
         vip.pool = *fqdn;
     }
     if (spec.backend_port) {
-        auto port = parse_number(*spec.backend_port, "--backend-port", 1, 65535);
+        auto port = parse_whole(*spec.backend_port, "--backend-port", 1, 65535);
         if (!port) return port.error();
         vip.backend_port = static_cast<std::uint16_t>(*port);
     }
@@ -469,12 +448,12 @@ Status apply_spec(const Database& db, const VipSpec& spec, std::int64_t self_id,
           Limit{spec.max_header_bytes, "--max-header-bytes", 256, kMaxHeaderBytes, vip.max_header_bytes},
           Limit{spec.max_header_count, "--max-header-count", 1, kMaxHeaderCount, vip.max_header_count}}) {
         if (!l.text) continue;
-        auto n = parse_number(*l.text, l.option, l.min, l.max);
+        auto n = parse_whole(*l.text, l.option, l.min, l.max);
         if (!n) return n.error();
         l.field = static_cast<std::uint32_t>(*n);
     }
     if (spec.max_body) {
-        auto n = parse_number(*spec.max_body, "--max-body", 0, kMaxBody);
+        auto n = parse_whole(*spec.max_body, "--max-body", 0, kMaxBody);
         if (!n) return n.error();
         vip.max_body_bytes = *n;
     }
@@ -592,26 +571,23 @@ Result<std::string> canonical_listen(std::string_view text, std::string_view wha
             return Error{fmt::format("{}: '{}': write an IPv6 address in brackets, [ADDR]:PORT", what, text)};
         }
     }
-    auto number = parse_number(port, what, 1, 65535);
+    auto number = parse_whole(port, what, 1, 65535);
     if (!number) return Error{fmt::format("{}: port '{}' of '{}' is not in 1..65535", what, port, text)};
-    std::string h(host);
-    unsigned char buf[16];
-    char out[INET6_ADDRSTRLEN];
+    auto address = canonical_address(host, what);
+    bool v6 = address && address->find(':') != std::string::npos;
     if (bracketed) {
-        if (inet_pton(AF_INET6, h.c_str(), buf) != 1) {
-            return Error{fmt::format("{}: '{}' in '{}' is not an IPv6 address", what, host, text)};
-        }
-        return fmt::format("[{}]:{}", inet_ntop(AF_INET6, buf, out, sizeof out), *number);
+        if (!v6) return Error{fmt::format("{}: '{}' in '{}' is not an IPv6 address", what, host, text)};
+        return fmt::format("[{}]:{}", *address, *number);
     }
-    if (inet_pton(AF_INET, h.c_str(), buf) != 1) {
+    if (!address || v6) {
         return Error{fmt::format("{}: '{}' in '{}' is not an IPv4 address (a VIP listens on an address, not a name)",
                                  what, host, text)};
     }
-    return fmt::format("{}:{}", inet_ntop(AF_INET, buf, out, sizeof out), *number);
+    return fmt::format("{}:{}", *address, *number);
 }
 
 Result<VipInfo> VipStore::add_vip(const VipSpec& spec) {
-    if (auto s = valid_vip_name(spec.name); !s) return s.error();
+    if (auto s = valid_object_name(spec.name); !s) return s.error();
     if (!spec.listen) return Error{"--listen: a VIP needs ADDR:PORT to listen on"};
     if (!spec.pool) return Error{"--pool: a VIP needs the pool it sends traffic to"};
     if (!spec.backend_port) return Error{"--backend-port: a VIP needs the port of its backends"};
