@@ -135,18 +135,6 @@ expect_unchanged "zone import no-such.zone"
 
 # ---- record add / replace / delete with bad arguments ----
 
-# bad_cmd DESC RC NEEDLE ARGS...: pooldnsctl --db DB ARGS... exits RC, its
-# stderr holds NEEDLE, and nothing changed.
-bad_cmd() {
-    local desc=$1 rc=$2 needle=$3
-    shift 3
-    check "$desc: exit $rc, stderr names '$needle', changes nothing"
-    run "$PDC" --db "$DB" "$@"
-    expect_rc "$rc" "$desc ($*)"
-    expect_in "$ERR" "$needle" "$desc ($*)"
-    expect_unchanged "$desc ($*)"
-}
-
 bad_cmd "record add outside the zone" 1 "NAME:" record add "$ORIGIN" www.example.org. 300 A 192.0.2.1
 bad_cmd "record add with TTL 4294967296" 1 "TTL:" record add "$ORIGIN" x 4294967296 A 192.0.2.1
 bad_cmd "record add with TTL 2147483648" 1 "TTL:" record add "$ORIGIN" x 2147483648 A 192.0.2.1

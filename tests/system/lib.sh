@@ -79,3 +79,40 @@ soa_serial() {
 record_count() {
     "$PDC" --db "$1" record list "$2" | wc -l
 }
+
+# ok WHAT ARGS...: pooldnsctl --db $DB ARGS... succeeds.
+ok() {
+    local what=$1
+    shift
+    run "$PDC" --db "$DB" "$@"
+    expect_ok "$what"
+}
+
+# json WHAT PYTHON-EXPR: OUT parses as JSON (json.load) and EXPR, over d, holds.
+json() {
+    printf '%s' "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+if not ('"$2"'):
+    print("JSON was:", json.dumps(d, indent=1), file=sys.stderr)
+    sys.exit(1)
+' || fail "$1: the --json output does not satisfy: $2"
+}
+
+# expect_unchanged WHAT: $DB is byte for byte db.orig (a script may define a
+# stricter one after sourcing this file).
+expect_unchanged() {
+    cmp -s "$DB" db.orig || fail "$1: the database file changed (cmp $DB db.orig)"
+}
+
+# bad_cmd DESC RC NEEDLE ARGS...: pooldnsctl --db DB ARGS... exits RC, its
+# stderr holds NEEDLE, and nothing changed.
+bad_cmd() {
+    local desc=$1 rc=$2 needle=$3
+    shift 3
+    check "$desc: exit $rc, stderr names '$needle', changes nothing"
+    run "$PDC" --db "$DB" "$@"
+    expect_rc "$rc" "$desc ($*)"
+    expect_in "$ERR" "$needle" "$desc ($*)"
+    expect_unchanged "$desc ($*)"
+}

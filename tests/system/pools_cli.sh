@@ -23,25 +23,6 @@ alias   CNAME www
 sub     NS  ns.other.example.
 EOF
 
-# ok WHAT ARGS...: pooldnsctl --db DB ARGS... succeeds; OUT holds its stdout.
-ok() {
-    local what=$1
-    shift
-    run "$PDC" --db "$DB" "$@"
-    expect_ok "$what"
-}
-
-# json WHAT PYTHON-EXPR: OUT parses as JSON (json.load) and EXPR, over d, holds.
-json() {
-    printf '%s' "$OUT" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-if not ('"$2"'):
-    print("JSON was:", json.dumps(d, indent=1), file=sys.stderr)
-    sys.exit(1)
-' || fail "$1: the --json output does not satisfy: $2"
-}
-
 check "zone, servers, pools and members are set up through the CLI"
 ok "zone import" zone import "$ORIGIN" contoso.zone
 
@@ -175,22 +156,6 @@ ok "server enable fe03" server enable fe03
 
 # pooldnsctl has exited, so SQLite has checkpointed the WAL into the main file.
 cp "$DB" db.orig
-expect_unchanged() {
-    cmp -s "$DB" db.orig || fail "$1: the database file changed (cmp $DB db.orig)"
-}
-
-# bad_cmd DESC RC NEEDLE ARGS...: pooldnsctl --db DB ARGS... exits RC, its
-# stderr holds NEEDLE, and nothing changed.
-bad_cmd() {
-    local desc=$1 rc=$2 needle=$3
-    shift 3
-    check "$desc: exit $rc, stderr names '$needle', changes nothing"
-    run "$PDC" --db "$DB" "$@"
-    expect_rc "$rc" "$desc ($*)"
-    expect_in "$ERR" "$needle" "$desc ($*)"
-    expect_unchanged "$desc ($*)"
-}
-
 bad_cmd "server add with a bad address" 1 "--addr: '192.0.2.300'" server add fe09 --host fe09.contoso.com --addr 192.0.2.300
 bad_cmd "server add with a duplicate host" 1 "--host:" server add fe09 --host fe01.contoso.com --addr 192.0.2.19
 bad_cmd "server add at a name with an A record" 1 "--host:" server add fe09 --host www.contoso.com --addr 192.0.2.19

@@ -31,24 +31,6 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out certs/other.
     fail "openssl: spare key"
 CERTS=$(cd certs && pwd -P)
 
-ok() {
-    local what=$1
-    shift
-    run "$PDC" --db "$DB" "$@"
-    expect_ok "$what"
-}
-
-# json WHAT PYTHON-EXPR: OUT parses as JSON (json.load) and EXPR, over d, holds.
-json() {
-    printf '%s' "$OUT" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-if not ('"$2"'):
-    print("JSON was:", json.dumps(d, indent=1), file=sys.stderr)
-    sys.exit(1)
-' || fail "$1: the --json output does not satisfy: $2"
-}
-
 check "a zone, three servers and two pools are set up through the CLI"
 ok "zone import" zone import contoso.com contoso.zone
 ok "server add fe01" server add fe01 --host fe01.contoso.com --addr 192.0.2.11
@@ -171,22 +153,6 @@ ok "server enable fe01" server enable fe01
 # ---- bad input changes nothing ----
 
 cp "$DB" db.orig
-expect_unchanged() {
-    cmp -s "$DB" db.orig || fail "$1: the database file changed (cmp $DB db.orig)"
-}
-
-# bad_cmd DESC RC NEEDLE ARGS...: pooldnsctl --db DB ARGS... exits RC, its
-# stderr holds NEEDLE, and nothing changed.
-bad_cmd() {
-    local desc=$1 rc=$2 needle=$3
-    shift 3
-    check "$desc: exit $rc, stderr names '$needle', changes nothing"
-    run "$PDC" --db "$DB" "$@"
-    expect_rc "$rc" "$desc ($*)"
-    expect_in "$ERR" "$needle" "$desc ($*)"
-    expect_unchanged "$desc ($*)"
-}
-
 ADD=(vip add web2 --pool pool01.contoso.com --backend-port 443)
 bad_cmd "vip add with a bad NAME" 1 "NAME: 'web 2' may hold only" vip add 'web 2' --listen 192.0.2.102:80 --pool pool01.contoso.com --backend-port 80
 bad_cmd "vip add with a NAME of 64 characters" 1 "NAME:" vip add "$(printf 'a%.0s' {1..64})" --listen 192.0.2.102:80 --pool pool01.contoso.com --backend-port 80
