@@ -536,6 +536,20 @@ TEST_CASE("vip add stores certificate paths absolute with links and dot segments
     CHECK(v.certs[0].key == canonical(certs().ec_key));
 }
 
+TEST_CASE("vip add of a key path that is a directory fails naming it") {
+    // Runs as root too (unlike the unreadable-file case below).
+    Fixture f;
+    auto key = f.dir.path() / "key-dir";
+    std::filesystem::create_directory(key);
+    VipSpec spec = vip("web");
+    spec.tls_certs = {certs().rsa_cert};
+    spec.tls_keys = {key.string()};
+    std::string error = error_of(f.store.add_vip(spec));
+    INFO(error);
+    CHECK(error == "--tls-key " + key.string() + ": is a directory");
+    CHECK(f.count("SELECT count(*) FROM vips") == 0);
+}
+
 TEST_CASE("vip add of an unreadable key file fails naming it") {
     if (geteuid() == 0) {
         MESSAGE("skipped: root reads files whatever their mode");
@@ -633,6 +647,8 @@ TEST_CASE("the cookie secret appears in no audit row") {
     Fixture f;
     must(f.store.add_vip(vip("web")));
     std::string secret = f.text("SELECT value FROM settings WHERE key = 'vip_cookie_secret'");
+    REQUIRE(secret.size() == 32);
+    REQUIRE(f.count("SELECT count(*) FROM audit") >= 1);
     auto st = f.db.prepare("SELECT command || detail FROM audit");
     while (st.step()) CHECK(st.column_text(0).find(secret) == std::string::npos);
 }
