@@ -304,19 +304,22 @@ def main():
     listener.listen(1024)
     listener.settimeout(0.2)  # wakes the accept loop to notice signals and the deadline
 
-    stopping = threading.Event()
+    # A plain flag, not a threading.Event: a second signal arriving while the
+    # first handler is inside Event.set() would deadlock on its lock (Ctrl-C
+    # delivers SIGINT to the process group, then the parent sends SIGTERM).
+    stopping = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stopping.set())
+        signal.signal(sig, lambda *_: stopping.append(True))
     deadline = time.monotonic() + args.max_seconds
 
     emit(f"ready {listener.getsockname()[1]}")
-    while not stopping.is_set() and time.monotonic() < deadline:
+    while not stopping and time.monotonic() < deadline:
         try:
             conn, peer = listener.accept()
         except socket.timeout:
             continue
         except OSError:
-            if stopping.is_set():
+            if stopping:
                 break
             time.sleep(0.05)  # out of descriptors, say: do not spin
             continue
