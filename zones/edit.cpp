@@ -27,6 +27,8 @@ Result<std::uint32_t> bump_serial(const Database& db, std::int64_t zone_id, std:
     auto rdata = st.column_blob(1);
     auto stored = soa_serial(rdata);
     if (!stored) return Error{fmt::format("stored SOA: {}", stored.error().message)};
+    // One edit made of several (a topology) moves each zone's serial once.
+    if (!db.first_bump_in_transaction(zone_id)) return *stored;
     std::uint32_t base = previous.value_or(*stored);
     std::uint32_t next = next_serial(base, today_utc_yyyymmdd());
     if (proposed && serial_less(base, *proposed)) next = *proposed;
@@ -38,6 +40,18 @@ Result<std::uint32_t> bump_serial(const Database& db, std::int64_t zone_id, std:
     z.bind(1, zone_id);
     z.run();
     return next;
+}
+
+std::optional<ZoneRef> containing_zone(const Database& db, std::string_view name) {
+    auto st = db.prepare("SELECT id, origin FROM zones");
+    std::optional<ZoneRef> best;
+    while (st.step()) {
+        auto origin = st.column_text_view(1);
+        if (name_in_zone(name, origin) && (!best || origin.size() > best->origin.size())) {
+            best = ZoneRef{st.column_int(0), std::string(origin)};
+        }
+    }
+    return best;
 }
 
 void audit(const Database& db, std::string_view command, std::string_view action, std::string_view object,

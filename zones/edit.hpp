@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace pooldns {
@@ -56,6 +57,14 @@ Status valid_object_name(std::string_view name);
 // min_ms..max_ms; the error names `what` (the option) and the text.
 Result<std::uint32_t> parse_duration_ms(std::string_view text, std::string_view what, std::uint32_t min_ms,
                                         std::uint32_t max_ms);
+
+struct ZoneRef {
+    std::int64_t id = 0;
+    std::string origin;
+};
+
+// The deepest zone we serve that contains `name` (absolute, lower case).
+std::optional<ZoneRef> containing_zone(const Database& db, std::string_view name);
 
 void audit(const Database& db, std::string_view command, std::string_view action, std::string_view object,
            std::string_view detail);

@@ -4,6 +4,7 @@
 #include "pooldns/pool_store.hpp"
 
 #include "edit.hpp"
+#include "pooldns/topology.hpp"
 #include "pooldns/check_spec.hpp"
 #include "pooldns/record.hpp"
 
@@ -21,24 +22,6 @@ namespace pooldns {
 namespace {
 
 constexpr std::uint16_t kTypeA = 1, kTypeNs = 2, kTypeCname = 5, kTypeAaaa = 28, kTypeDname = 39;
-
-struct ZoneRef {
-    std::int64_t id = 0;
-    std::string origin;
-};
-
-// The deepest zone we serve that contains `name`.
-std::optional<ZoneRef> containing_zone(const Database& db, std::string_view name) {
-    auto st = db.prepare("SELECT id, origin FROM zones");
-    std::optional<ZoneRef> best;
-    while (st.step()) {
-        auto origin = st.column_text_view(1);
-        if (name_in_zone(name, origin) && (!best || origin.size() > best->origin.size())) {
-            best = ZoneRef{st.column_int(0), std::string(origin)};
-        }
-    }
-    return best;
-}
 
 std::optional<std::int64_t> find_id(const Database& db, std::string_view sql, std::string_view key) {
     auto st = db.prepare(sql);
@@ -115,9 +98,11 @@ ServerInfo load_server(const Database& db, std::int64_t id) {
     info.host = st.column_text(1);
     info.admin = admin_state_from_name(st.column_text_view(2)).value_or(AdminState::Enabled);
     info.ttl = static_cast<std::uint32_t>(st.column_int(3));
-    auto addrs = db.prepare("SELECT address FROM server_addresses WHERE server_id = ? ORDER BY rowid");
+    auto addrs = db.prepare("SELECT address, host_record FROM server_addresses WHERE server_id = ? ORDER BY rowid");
     addrs.bind(1, id);
-    while (addrs.step()) info.addresses.push_back(addrs.column_text(0));
+    while (addrs.step()) {
+        (addrs.column_int(1) ? info.addresses : info.service_addresses).push_back(addrs.column_text(0));
+    }
     if (auto zone = containing_zone(db, info.host)) info.zone = zone->origin;
     auto pools = db.prepare("SELECT p.fqdn FROM members m JOIN pools p ON p.id = m.pool_id WHERE m.server_id = ? "
                             "ORDER BY p.fqdn");
@@ -447,14 +432,17 @@ Result<ServerInfo> PoolStore::add_server(const ServerSpec& spec) {
         return Error{fmt::format("--host: '{}' has a wildcard label; a server's host name is one name", *host)};
     }
     if (spec.addresses.empty()) return Error{"--addr: a server needs at least one address"};
-    std::vector<std::string> addresses;
-    for (const auto& a : spec.addresses) {
-        auto addr = canonical_address(a, "--addr");
-        if (!addr) return addr.error();
-        if (std::find(addresses.begin(), addresses.end(), *addr) != addresses.end()) {
-            return Error{fmt::format("--addr: '{}' is given twice", *addr)};
+    std::vector<std::string> addresses;  // host-record addresses first, then service addresses
+    for (const auto* list : {&spec.addresses, &spec.service_addresses}) {
+        std::string_view what = list == &spec.addresses ? "--addr" : "--service-addr";
+        for (const auto& a : *list) {
+            auto addr = canonical_address(a, what);
+            if (!addr) return addr.error();
+            if (std::find(addresses.begin(), addresses.end(), *addr) != addresses.end()) {
+                return Error{fmt::format("{}: '{}' is given twice", what, *addr)};
+            }
+            addresses.push_back(*addr);
         }
-        addresses.push_back(*addr);
     }
     std::uint32_t ttl = 3600;
     if (spec.ttl) {
@@ -464,6 +452,7 @@ Result<ServerInfo> PoolStore::add_server(const ServerSpec& spec) {
     }
     return guarded<ServerInfo>("server add", [&]() -> Result<ServerInfo> {
         Transaction tx(db_);
+        RulesGuard rules(db_, tx);
         if (find_id(db_, "SELECT id FROM servers WHERE name = ?", spec.name)) {
             return Error{fmt::format("NAME: server '{}' already exists", spec.name)};
         }
@@ -496,9 +485,9 @@ Result<ServerInfo> PoolStore::add_server(const ServerSpec& spec) {
         ins.bind_all(spec.name, *host, static_cast<std::int64_t>(ttl));
         ins.run();
         std::int64_t id = db_.last_insert_rowid();
-        auto addr = db_.prepare("INSERT INTO server_addresses (server_id, address) VALUES (?, ?)");
-        for (const auto& a : addresses) {
-            addr.bind_all(id, a);
+        auto addr = db_.prepare("INSERT INTO server_addresses (server_id, address, host_record) VALUES (?, ?, ?)");
+        for (std::size_t i = 0; i < addresses.size(); ++i) {
+            addr.bind_all(id, addresses[i], i < spec.addresses.size() ? 1 : 0);
             addr.run();
             addr.reset();
         }
@@ -506,9 +495,12 @@ Result<ServerInfo> PoolStore::add_server(const ServerSpec& spec) {
             if (auto s = bump_zones(db_, {zone->id}); !s) return s.error();
         }
         std::string addr_list;
-        for (const auto& a : addresses) addr_list += (addr_list.empty() ? "" : " ") + a;
+        for (std::size_t i = 0; i < addresses.size(); ++i) {
+            addr_list += (i ? " " : "") + std::string(i < spec.addresses.size() ? "" : "service ") + addresses[i];
+        }
         audit(db_, command_, "server add", spec.name, fmt::format("host {} addresses {}", *host, addr_list));
         ServerInfo info = load_server(db_, id);
+        if (auto broken = rules.verify(); !broken) return broken.error();
         tx.commit();
         return info;
     });
@@ -517,6 +509,7 @@ Result<ServerInfo> PoolStore::add_server(const ServerSpec& spec) {
 Result<ServerInfo> PoolStore::delete_server(std::string_view name) {
     return guarded<ServerInfo>("server delete", [&]() -> Result<ServerInfo> {
         Transaction tx(db_);
+        RulesGuard rules(db_, tx);
         auto id = find_id(db_, "SELECT id FROM servers WHERE name = ?", name);
         if (!id) return unknown_server(name);
         ServerInfo info = load_server(db_, *id);
@@ -529,6 +522,7 @@ Result<ServerInfo> PoolStore::delete_server(std::string_view name) {
         if (auto s = bump_zones(db_, zones); !s) return s.error();
         audit(db_, command_, "server delete", name,
               fmt::format("host {}, member of {} pools", info.host, info.pools.size()));
+        if (auto broken = rules.verify(); !broken) return broken.error();
         tx.commit();
         return info;
     });
@@ -540,6 +534,7 @@ Result<ServerInfo> PoolStore::set_admin_state(std::string_view name, AdminState 
                                                                                   : "block");
     return guarded<ServerInfo>(action, [&]() -> Result<ServerInfo> {
         Transaction tx(db_);
+        RulesGuard rules(db_, tx);
         auto id = find_id(db_, "SELECT id FROM servers WHERE name = ?", name);
         if (!id) return unknown_server(name);
         ServerInfo before = load_server(db_, *id);
@@ -564,6 +559,7 @@ Result<ServerInfo> PoolStore::set_admin_state(std::string_view name, AdminState 
         audit(db_, command_, action, name,
               fmt::format("{} -> {}", admin_state_name(before.admin), admin_state_name(state)));
         ServerInfo info = load_server(db_, *id);
+        if (auto broken = rules.verify(); !broken) return broken.error();
         tx.commit();
         return info;
     });
@@ -585,6 +581,7 @@ Result<PoolInfo> PoolStore::add_pool(const PoolSpec& spec) {
     if (!fqdn) return fqdn.error();
     return guarded<PoolInfo>("pool add", [&]() -> Result<PoolInfo> {
         Transaction tx(db_);
+        RulesGuard rules(db_, tx);
         if (find_id(db_, "SELECT id FROM pools WHERE fqdn = ?", *fqdn)) {
             return Error{fmt::format("POOL: pool '{}' already exists (change it with 'pooldnsctl pool set')", *fqdn)};
         }
@@ -624,6 +621,7 @@ Result<PoolInfo> PoolStore::add_pool(const PoolSpec& spec) {
         write_pool(db_, pool, id);
         if (auto s = bump_zones(db_, {zone->id}); !s) return s.error();
         audit(db_, command_, "pool add", *fqdn, pool_summary(pool));
+        if (auto broken = rules.verify(); !broken) return broken.error();
         tx.commit();
         return pool;
     });
@@ -634,6 +632,7 @@ Result<PoolInfo> PoolStore::update_pool(const PoolSpec& spec) {
     if (!fqdn) return fqdn.error();
     return guarded<PoolInfo>("pool set", [&]() -> Result<PoolInfo> {
         Transaction tx(db_);
+        RulesGuard rules(db_, tx);
         std::int64_t id = 0;
         auto pool = load_pool(db_, *fqdn, &id);
         if (!pool) return unknown_pool(*fqdn);
@@ -653,6 +652,7 @@ Result<PoolInfo> PoolStore::update_pool(const PoolSpec& spec) {
             if (auto s = bump_zones(db_, {*zone}); !s) return s.error();
         }
         audit(db_, command_, "pool set", *fqdn, pool_summary(*pool));
+        if (auto broken = rules.verify(); !broken) return broken.error();
         tx.commit();
         return *pool;
     });
@@ -663,6 +663,7 @@ Result<PoolInfo> PoolStore::delete_pool(std::string_view fqdn_arg) {
     if (!fqdn) return fqdn.error();
     return guarded<PoolInfo>("pool delete", [&]() -> Result<PoolInfo> {
         Transaction tx(db_);
+        RulesGuard rules(db_, tx);
         std::int64_t id = 0;
         auto pool = load_pool(db_, *fqdn, &id);
         if (!pool) return unknown_pool(*fqdn);
@@ -688,6 +689,7 @@ Result<PoolInfo> PoolStore::delete_pool(std::string_view fqdn_arg) {
             if (auto s = bump_zones(db_, {*zone}); !s) return s.error();
         }
         audit(db_, command_, "pool delete", *fqdn, fmt::format("{} members", pool->members.size()));
+        if (auto broken = rules.verify(); !broken) return broken.error();
         tx.commit();
         return *pool;
     });
@@ -739,15 +741,19 @@ Result<MemberInfo> PoolStore::add_member(std::string_view pool_arg, std::string_
     }
     return guarded<MemberInfo>("member add", [&]() -> Result<MemberInfo> {
         Transaction tx(db_);
+        RulesGuard rules(db_, tx);
         std::int64_t pool_id = 0;
         auto pool = load_pool(db_, *fqdn, &pool_id);
         if (!pool) return unknown_pool(*fqdn);
         auto server_id = find_id(db_, "SELECT id FROM servers WHERE name = ?", server);
         if (!server_id) return unknown_server(server);
         ServerInfo info = load_server(db_, *server_id);
-        if (std::find(info.addresses.begin(), info.addresses.end(), *address) == info.addresses.end()) {
+        if (std::find(info.addresses.begin(), info.addresses.end(), *address) == info.addresses.end() &&
+            std::find(info.service_addresses.begin(), info.service_addresses.end(), *address) ==
+                info.service_addresses.end()) {
             std::string list;
             for (const auto& a : info.addresses) list += (list.empty() ? "" : ", ") + a;
+            for (const auto& a : info.service_addresses) list += (list.empty() ? "" : ", ") + a + " (service)";
             return Error{fmt::format("ADDR: {} is not an address of server '{}' (its addresses: {})", *address,
                                      server, list)};
         }
@@ -782,6 +788,7 @@ Result<MemberInfo> PoolStore::add_member(std::string_view pool_arg, std::string_
         for (auto& mi : load_members(db_, pool_id)) {
             if (mi.server == server) m = mi;
         }
+        if (auto broken = rules.verify(); !broken) return broken.error();
         tx.commit();
         return m;
     });
@@ -792,6 +799,7 @@ Result<MemberInfo> PoolStore::remove_member(std::string_view pool_arg, std::stri
     if (!fqdn) return fqdn.error();
     return guarded<MemberInfo>("member remove", [&]() -> Result<MemberInfo> {
         Transaction tx(db_);
+        RulesGuard rules(db_, tx);
         std::int64_t pool_id = 0;
         auto pool = load_pool(db_, *fqdn, &pool_id);
         if (!pool) return unknown_pool(*fqdn);
@@ -810,6 +818,7 @@ Result<MemberInfo> PoolStore::remove_member(std::string_view pool_arg, std::stri
             }
         }
         audit(db_, command_, "member remove", *fqdn, fmt::format("{} {}", server, it->address));
+        if (auto broken = rules.verify(); !broken) return broken.error();
         tx.commit();
         return *it;
     });

@@ -15,7 +15,7 @@ namespace {
 // Timestamps are UTC text in ISO 8601 so the CLI, sqlite3 and humans read them alike.
 #define POOLDNS_NOW "(strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
 
-constexpr std::array<std::string_view, 5> kMigrations = {
+constexpr std::array<std::string_view, 6> kMigrations = {
     // 1: zones and their records, settings, the audit log.
     R"sql(
 CREATE TABLE zones (
@@ -234,6 +234,30 @@ CREATE TABLE vip_member_stats (
     active     INTEGER NOT NULL DEFAULT 0,     -- requests outstanding now
     PRIMARY KEY (vip_id, server_id)
 );
+)sql",
+    // 6: service addresses and SfB/Lync topologies.
+    R"sql(
+-- 0: a service address (an Edge server's Access, Web Conferencing or A/V
+-- address): a pool member may be answered with it, the host record never is.
+ALTER TABLE server_addresses ADD COLUMN host_record INTEGER NOT NULL DEFAULT 1 CHECK (host_record IN (0, 1));
+-- A Skype for Business / Lync pool laid out by 'pooldnsctl topology': which
+-- names play which role, so the deployment rules can be checked on every edit.
+-- Not served data: no generation trigger.
+CREATE TABLE topologies (
+    id          INTEGER PRIMARY KEY,
+    fqdn        TEXT NOT NULL UNIQUE,     -- the pool FQDN (Edge: the internal Edge pool FQDN)
+    kind        TEXT NOT NULL CHECK (kind IN ('frontend', 'director', 'edge', 'mediation')),
+    created_at  TEXT NOT NULL DEFAULT )sql" POOLDNS_NOW R"sql(
+);
+CREATE TABLE topology_names (
+    topology_id  INTEGER NOT NULL REFERENCES topologies(id) ON DELETE CASCADE,
+    role         TEXT NOT NULL CHECK (role IN ('pool', 'web-internal', 'web-external', 'edge-internal',
+                                               'edge-access', 'edge-webconf', 'edge-av', 'discovery')),
+    fqdn         TEXT NOT NULL,           -- absolute, lower case
+    lb           TEXT NOT NULL DEFAULT 'dns' CHECK (lb IN ('dns', 'hlb', 'vip', 'record')),
+    PRIMARY KEY (topology_id, role, fqdn)
+);
+CREATE INDEX topology_names_fqdn ON topology_names (fqdn);
 )sql",
 };
 

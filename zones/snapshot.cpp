@@ -779,7 +779,7 @@ Result<std::shared_ptr<const Snapshot>> load_snapshot(const Database& db, std::s
         // Host records of every server that is not blocked.
         auto hosts = db.prepare(
             "SELECT s.host, s.ttl, a.address FROM servers s JOIN server_addresses a ON a.server_id = s.id "
-            "WHERE s.admin_state != 'blocked'");
+            "WHERE s.admin_state != 'blocked' AND a.host_record = 1");
         while (hosts.step()) {
             auto octets = address_octets(hosts.column_text_view(2));
             if (octets.empty()) continue;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace pooldns {
@@ -227,12 +228,32 @@ std::int64_t Database::data_version() const {
     return st.column_int(0);
 }
 
-Transaction::Transaction(const Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+bool Database::first_bump_in_transaction(std::int64_t zone_id) const {
+    if (tx_depth_ == 0) return true;
+    if (std::find(bumped_zones_.begin(), bumped_zones_.end(), zone_id) != bumped_zones_.end()) return false;
+    bumped_zones_.push_back(zone_id);
+    return true;
+}
+
+Transaction::Transaction(const Database& db) : db_(db), depth_(db.tx_depth_) {
+    if (depth_ == 0) {
+        db_.exec("BEGIN IMMEDIATE");
+        db_.bumped_zones_.clear();
+    } else {
+        db_.exec(fmt::format("SAVEPOINT nested_{}", depth_));
+    }
+    ++db_.tx_depth_;
+}
 
 Transaction::~Transaction() {
     if (!done_) {
+        --db_.tx_depth_;
         try {
-            db_.exec("ROLLBACK");
+            if (depth_ == 0) {
+                db_.exec("ROLLBACK");
+            } else {
+                db_.exec(fmt::format("ROLLBACK TO nested_{0}; RELEASE nested_{0}", depth_));
+            }
         } catch (const StoreError&) {
             // The transaction may already have been rolled back by SQLite itself.
         }
@@ -240,8 +261,9 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-    db_.exec("COMMIT");
+    db_.exec(depth_ == 0 ? std::string("COMMIT") : fmt::format("RELEASE nested_{}", depth_));
     done_ = true;
+    --db_.tx_depth_;
 }
 
 }  // namespace pooldns

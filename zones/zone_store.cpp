@@ -4,6 +4,7 @@
 
 #include "edit.hpp"
 #include "pooldns/pool_store.hpp"
+#include "pooldns/topology.hpp"
 #include "pooldns/serial.hpp"
 
 #include <fmt/format.h>
@@ -161,6 +162,7 @@ Result<ZoneSummary> ZoneStore::create(std::string_view origin_arg, const ZoneCre
     }
     return guarded<ZoneSummary>("zone create", [&]() -> Result<ZoneSummary> {
         Transaction tx(db_);
+        RulesGuard rules(db_, tx);
         if (find_zone(db_, *origin)) return Error{fmt::format("ORIGIN: zone '{}' already exists", *origin)};
         auto st = db_.prepare("INSERT INTO zones (origin) VALUES (?)");
         st.bind(1, *origin);
@@ -169,6 +171,7 @@ Result<ZoneSummary> ZoneStore::create(std::string_view origin_arg, const ZoneCre
         auto ins = db_.prepare("INSERT INTO records (zone_id, owner, type, ttl, rdata) VALUES (?, ?, ?, ?, ?)");
         for (const auto& r : records) insert_record(ins, zone_id, r);
         audit(db_, command_, "zone create", *origin, fmt::format("serial {}", serial));
+        if (auto broken = rules.verify(); !broken) return broken.error();
         tx.commit();
         return ZoneSummary{*origin, serial, static_cast<std::int64_t>(records.size()), {}};
     });
@@ -192,6 +195,7 @@ Result<ImportReport> ZoneStore::import(std::string_view origin_arg, const std::s
 
     return guarded<ImportReport>("zone import", [&]() -> Result<ImportReport> {
         Transaction tx(db_);
+        RulesGuard rules(db_, tx);
         if (auto s = check_owned_names(db_, *origin, *entries); !s) return s.error();
         auto zone_id = find_zone(db_, *origin);
         std::optional<std::uint32_t> previous;
@@ -229,6 +233,7 @@ Result<ImportReport> ZoneStore::import(std::string_view origin_arg, const std::s
         report.records = entries->size();
         audit(db_, command_, "zone import", *origin,
               fmt::format("{} records from {}, serial {}", report.records, path, report.serial));
+        if (auto broken = rules.verify(); !broken) return broken.error();
         tx.commit();
         return report;
     });
@@ -258,7 +263,8 @@ Result<std::string> ZoneStore::export_text(std::string_view origin_arg) const {
             }
         }
         auto hosts = db_.prepare("SELECT s.name, s.host, s.ttl, s.admin_state, a.address FROM servers s "
-                                 "JOIN server_addresses a ON a.server_id = s.id ORDER BY s.name, a.rowid");
+                                 "JOIN server_addresses a ON a.server_id = s.id WHERE a.host_record = 1 "
+                                 "ORDER BY s.name, a.rowid");
         while (hosts.step()) {
             std::string host = hosts.column_text(1);
             if (!name_in_zone(host, *origin)) continue;
@@ -296,6 +302,7 @@ Result<ZoneSummary> ZoneStore::remove(std::string_view origin_arg) {
     if (!origin) return origin.error();
     return guarded<ZoneSummary>("zone delete", [&]() -> Result<ZoneSummary> {
         Transaction tx(db_);
+        RulesGuard rules(db_, tx);
         auto zone_id = find_zone(db_, *origin);
         if (!zone_id) return unknown_zone(*origin);
         auto pools = db_.prepare("SELECT fqdn FROM pools WHERE zone_id = ? ORDER BY fqdn");
@@ -314,6 +321,7 @@ Result<ZoneSummary> ZoneStore::remove(std::string_view origin_arg) {
         del.bind(1, *zone_id);
         del.run();
         audit(db_, command_, "zone delete", *origin, fmt::format("{} records", summary.records));
+        if (auto broken = rules.verify(); !broken) return broken.error();
         tx.commit();
         return summary;
     });
@@ -341,6 +349,12 @@ Result<std::vector<Problem>> ZoneStore::check(std::string_view origin_arg) const
                 problems.push_back(std::move(p));
             }
         }
+        // The DNS load-balancing rules (pools, SfB/Lync topologies) of the names in these zones.
+        for (auto& p : deployment_problems(db_)) {
+            auto space = p.where.find(' ');
+            std::string name = space == std::string::npos ? p.where : p.where.substr(space + 1);
+            if (!origin || name_in_zone(name, *origin)) problems.push_back(std::move(p));
+        }
         return problems;
     });
 }
@@ -353,6 +367,7 @@ Result<RecordChange> ZoneStore::add_record(std::string_view origin_arg, std::str
     if (!rec) return rec.error();
     return guarded<RecordChange>("record add", [&]() -> Result<RecordChange> {
         Transaction tx(db_);
+        RulesGuard rules(db_, tx);
         auto zone_id = find_zone(db_, *origin);
         if (!zone_id) return unknown_zone(*origin);
         RecordChange change{*origin, 0, 0, {}};
@@ -393,6 +408,7 @@ Result<RecordChange> ZoneStore::add_record(std::string_view origin_arg, std::str
         if (!serial) return serial.error();
         change.serial = *serial;
         audit(db_, command_, "record add", *origin, record_to_text(*rec));
+        if (auto broken = rules.verify(); !broken) return broken.error();
         tx.commit();
         return change;
     });
@@ -406,6 +422,7 @@ Result<RecordChange> ZoneStore::replace_record(std::string_view origin_arg, std:
     if (!rec) return rec.error();
     return guarded<RecordChange>("record replace", [&]() -> Result<RecordChange> {
         Transaction tx(db_);
+        RulesGuard rules(db_, tx);
         auto zone_id = find_zone(db_, *origin);
         if (!zone_id) return unknown_zone(*origin);
         RecordChange change{*origin, 0, 1, {}};
@@ -422,6 +439,7 @@ Result<RecordChange> ZoneStore::replace_record(std::string_view origin_arg, std:
         if (!serial) return serial.error();
         change.serial = *serial;
         audit(db_, command_, "record replace", *origin, record_to_text(*rec));
+        if (auto broken = rules.verify(); !broken) return broken.error();
         tx.commit();
         return change;
     });
@@ -446,6 +464,7 @@ Result<RecordChange> ZoneStore::delete_records(std::string_view origin_arg, std:
     }
     return guarded<RecordChange>("record delete", [&]() -> Result<RecordChange> {
         Transaction tx(db_);
+        RulesGuard rules(db_, tx);
         auto zone_id = find_zone(db_, *origin);
         if (!zone_id) return unknown_zone(*origin);
         std::optional<std::uint32_t> previous = current_serial(db_, *zone_id);
@@ -468,6 +487,7 @@ Result<RecordChange> ZoneStore::delete_records(std::string_view origin_arg, std:
         if (!serial) return serial.error();
         audit(db_, command_, "record delete", *origin,
               fmt::format("{} {}{}{} ({} records)", *owner, type_to_text(type), exact ? " " : "", rdata, n));
+        if (auto broken = rules.verify(); !broken) return broken.error();
         tx.commit();
         return RecordChange{*origin, *serial, n, {}};
     });

@@ -30,7 +30,8 @@ struct ServerInfo {
     std::string host;                    // absolute, lower case
     AdminState admin = AdminState::Enabled;
     std::uint32_t ttl = 3600;            // of the host records
-    std::vector<std::string> addresses;  // canonical text
+    std::vector<std::string> addresses;  // canonical text: the host records
+    std::vector<std::string> service_addresses;  // member addresses only, never in the host record
     std::string zone;                    // the zone serving the host records, "" when none does
     std::vector<std::string> pools;      // FQDNs of the pools it is a member of
 };
@@ -40,6 +41,7 @@ struct ServerSpec {
     std::string host;
     std::vector<std::string> addresses;
     std::optional<std::string> ttl;      // TTL text; default 3600
+    std::vector<std::string> service_addresses;  // --service-addr: for pool members only (Edge services)
 };
 
 // What `pool add` and `pool set` take; unset fields keep their default (add)

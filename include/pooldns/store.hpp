@@ -108,15 +108,25 @@ public:
     // Changes whenever another connection commits to the file.
     std::int64_t data_version() const;
 
+    // Within a transaction: notes that the zone's serial was moved; true the
+    // first time for that zone. Nested edits (a topology laid out by many store
+    // operations) so move each serial once, however many edits touch the zone.
+    bool first_bump_in_transaction(std::int64_t zone_id) const;
+
 private:
+    friend class Transaction;
     Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
     sqlite3* db_ = nullptr;
     std::string path_;
+    mutable int tx_depth_ = 0;
+    mutable std::vector<std::int64_t> bumped_zones_;
 };
 
 // BEGIN IMMEDIATE in the constructor (takes the write lock up front, so two
 // writers queue on the busy timeout instead of deadlocking on an upgrade);
-// ROLLBACK in the destructor unless commit() ran.
+// ROLLBACK in the destructor unless commit() ran. Inside another Transaction on
+// the same connection it is a SAVEPOINT: commit() releases it, the destructor
+// rolls back to it, and only the outermost COMMIT makes anything durable.
 class Transaction {
 public:
     explicit Transaction(const Database& db);
@@ -124,9 +134,12 @@ public:
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
     void commit();
+    // True for the transaction that will COMMIT (not a savepoint inside one).
+    bool outermost() const { return depth_ == 0; }
 
 private:
     const Database& db_;
+    int depth_ = 0;
     bool done_ = false;
 };
 

@@ -53,7 +53,7 @@ T must(Result<T> r) {
 }
 
 ServerSpec server(std::string name, std::string host, std::vector<std::string> addresses) {
-    return ServerSpec{std::move(name), std::move(host), std::move(addresses), std::nullopt};
+    return ServerSpec{std::move(name), std::move(host), std::move(addresses), std::nullopt, {}};
 }
 
 PoolSpec pool(std::string fqdn) {
@@ -191,7 +191,7 @@ TEST_CASE("server add rejects bad arguments, naming each") {
         {server("fe 01", "fe01.contoso.com", {"192.0.2.11"}), "NAME: 'fe 01' may hold only"},
         {server("", "fe01.contoso.com", {"192.0.2.11"}), "NAME: '' must be 1-63 characters"},
         {server("fe01", "", {"192.0.2.11"}), "--host: empty name"},
-        {ServerSpec{"fe01", "fe01.contoso.com", {"192.0.2.11"}, "forever"}, "--ttl:"},
+        {ServerSpec{"fe01", "fe01.contoso.com", {"192.0.2.11"}, "forever", {}}, "--ttl:"},
     };
     for (const auto& c : cases) {
         Fixture f;

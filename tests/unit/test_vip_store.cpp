@@ -110,9 +110,9 @@ struct Fixture {
     // pool02 (no check) with fe03.
     Fixture() {
         must(zones.import("contoso.com", dir.write("contoso.zone", kContoso)));
-        must(pools.add_server(ServerSpec{"fe01", "fe01.contoso.com", {"192.0.2.11"}, std::nullopt}));
-        must(pools.add_server(ServerSpec{"fe02", "fe02.contoso.com", {"192.0.2.12"}, std::nullopt}));
-        must(pools.add_server(ServerSpec{"fe03", "fe03.contoso.com", {"2001:db8::13"}, std::nullopt}));
+        must(pools.add_server(ServerSpec{"fe01", "fe01.contoso.com", {"192.0.2.11"}, std::nullopt, {}}));
+        must(pools.add_server(ServerSpec{"fe02", "fe02.contoso.com", {"192.0.2.12"}, std::nullopt, {}}));
+        must(pools.add_server(ServerSpec{"fe03", "fe03.contoso.com", {"2001:db8::13"}, std::nullopt, {}}));
         PoolSpec p01;
         p01.fqdn = "pool01.contoso.com";
         p01.check = "tcp:443";

@@ -115,6 +115,7 @@ int run_server(const Cli& cli, std::string_view verb, const std::vector<std::str
 int run_pool(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
 int run_member(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
 int run_vip(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
+int run_topology(const Cli& cli, std::string_view verb, const std::vector<std::string>& args);
 // status [POOL]: a noun without a verb; `args` are the words after "status".
 int run_status(const Cli& cli, const std::vector<std::string>& args);
 

@@ -13,7 +13,8 @@ constexpr std::string_view kHelp = R"(usage: pooldnsctl [--db PATH] [--json] NOU
          import ORIGIN FILE | export ORIGIN | list | delete ORIGIN | check [ORIGIN]
   record add ORIGIN NAME TTL TYPE RDATA... | replace ORIGIN NAME TTL TYPE RDATA...
          delete ORIGIN NAME TYPE [RDATA...] | list ORIGIN [NAME]
-  server add NAME --host FQDN --addr IP [--addr IP]... [--ttl TTL] | list
+  server add NAME --host FQDN --addr IP [--addr IP]... [--service-addr IP]...
+             [--ttl TTL] | list
          delete NAME | enable NAME | drain NAME | block NAME
   pool   add FQDN [--type A|AAAA] [--ttl N] [--degraded-ttl N] [--max-records N]
              [--check SPEC] [--interval S] [--timeout S] [--rise N] [--fall N]
@@ -32,6 +33,16 @@ constexpr std::string_view kHelp = R"(usage: pooldnsctl [--db PATH] [--json] NOU
          list | delete NAME
          (the first --tls-cert/--tls-key pair is the default certificate, the
          others are chosen by SNI; giving any on set replaces them all)
+  topology frontend|director POOL --server NAME,HOST,ADDR... --web-internal FQDN
+             --web-external FQDN --vip ADDR [--vip-external ADDR] --tls-cert PEM --tls-key PEM
+             [--ports P,P,P,P] [--backend-ports P,P,P,P] [--check SPEC] [--discovery] ...
+         edge POOL --server NAME,HOST,INTERNAL,ACCESS,WEBCONF,AV... --access FQDN
+             --webconf FQDN --av FQDN [--internal-hlb ADDR --external-hlb A,W,V] ...
+         mediation POOL --server NAME,HOST,ADDR... [--check SPEC]
+         show [POOL] | check | delete POOL
+         (a Skype for Business / Lync pool in one transaction: servers, host records,
+         pools with role health checks, web services FQDN and VIPs, discovery
+         records; 'pooldnsctl topology help' shows every option)
   status [POOL]   each pool's members and their health, each VIP's counters and
                   backends, and the checker's heartbeat
 
@@ -101,6 +112,7 @@ int main(int argc, char** argv) {
         if (noun == "pool") return run_pool(cli, verb, rest);
         if (noun == "member") return run_member(cli, verb, rest);
         if (noun == "vip") return run_vip(cli, verb, rest);
+        if (noun == "topology") return run_topology(cli, verb, rest);
     } catch (const std::exception& e) {
         return fail(cli, pooldns::Error{fmt::format("internal error: {}", e.what())});
     }

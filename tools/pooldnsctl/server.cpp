@@ -10,7 +10,9 @@ namespace {
 using namespace pooldns;
 
 constexpr std::string_view kUsage =
-    "server add NAME --host FQDN --addr IP [--addr IP]... [--ttl TTL]\n"
+    "server add NAME --host FQDN --addr IP [--addr IP]... [--service-addr IP]... [--ttl TTL]\n"
+    "       (--service-addr: an address pools may answer with, never in the host record, e.g. an\n"
+    "        Edge server's Access, Web Conferencing or A/V address)\n"
     "       pooldnsctl server list\n"
     "       pooldnsctl server delete NAME\n"
     "       pooldnsctl server enable NAME   (back in its pools' answers, host record served)\n"
@@ -34,10 +36,11 @@ std::string json_array(const std::vector<std::string>& items) {
 
 std::string server_json(const ServerInfo& s) {
     return fmt::format(
-        "{{\"name\": {}, \"host\": {}, \"admin\": {}, \"ttl\": {}, \"addresses\": {}, \"zone\": {}, "
-        "\"pools\": {}}}",
+        "{{\"name\": {}, \"host\": {}, \"admin\": {}, \"ttl\": {}, \"addresses\": {}, "
+        "\"service_addresses\": {}, \"zone\": {}, \"pools\": {}}}",
         json_string(s.name), json_string(s.host), json_string(admin_state_name(s.admin)), s.ttl,
-        json_array(s.addresses), s.zone.empty() ? "null" : json_string(s.zone), json_array(s.pools));
+        json_array(s.addresses), json_array(s.service_addresses), s.zone.empty() ? "null" : json_string(s.zone),
+        json_array(s.pools));
 }
 
 // "2 pools'" / "1 pool's": whose answers a server leaves or rejoins.
@@ -46,7 +49,8 @@ std::string pools_possessive(std::size_t n) {
 }
 
 int add(const Cli& cli, const std::vector<std::string>& args) {
-    auto parsed = parse_args(args, {{"--host"}, {"--addr", true, true}, {"--ttl"}}, "server add");
+    auto parsed = parse_args(args, {{"--host"}, {"--addr", true, true}, {"--service-addr", true, true}, {"--ttl"}},
+                             "server add");
     if (!parsed) return usage_error(cli, parsed.error().message, kUsage);
     if (parsed->positional.size() != 1) return usage_error(cli, "server add takes one NAME", kUsage);
     if (!parsed->has("--host")) return usage_error(cli, "server add: --host FQDN is required", kUsage);
@@ -55,6 +59,7 @@ int add(const Cli& cli, const std::vector<std::string>& args) {
     spec.name = parsed->positional[0];
     spec.host = parsed->value("--host");
     spec.addresses = parsed->values("--addr");
+    spec.service_addresses = parsed->values("--service-addr");
     if (parsed->has("--ttl")) spec.ttl = parsed->value("--ttl");
     auto db = open_for_read(cli);
     if (!db) return fail(cli, db.error());
@@ -69,8 +74,12 @@ int add(const Cli& cli, const std::vector<std::string>& args) {
         fmt::print("{{\"server\": {}, \"note\": {}}}\n", server_json(*server), json_string(note));
         return kExitOk;
     }
-    fmt::print("added server {}: host {} -> {} (ttl {}){}\n", server->name, server->host, join(server->addresses, ", "),
-               server->ttl, server->zone.empty() ? "" : fmt::format(", served in zone {}", server->zone));
+    fmt::print("added server {}: host {} -> {} (ttl {}){}{}\n", server->name, server->host,
+               join(server->addresses, ", "), server->ttl,
+               server->zone.empty() ? "" : fmt::format(", served in zone {}", server->zone),
+               server->service_addresses.empty()
+                   ? ""
+                   : fmt::format("; service addresses {}", join(server->service_addresses, ", ")));
     if (!note.empty()) fmt::print("note: {}\n", note);
     return kExitOk;
 }
@@ -93,7 +102,9 @@ int list(const Cli& cli, const std::vector<std::string>& args) {
     std::vector<std::vector<std::string>> rows{{"NAME", "HOST", "ADMIN", "ADDRESSES", "POOLS"}};
     for (const auto& s : *servers) {
         rows.push_back({s.name, s.zone.empty() ? s.host + " (not served)" : s.host,
-                        std::string(admin_state_name(s.admin)), join(s.addresses, ","),
+                        std::string(admin_state_name(s.admin)),
+                        join(s.addresses, ",") +
+                            (s.service_addresses.empty() ? "" : " +service " + join(s.service_addresses, ",")),
                         s.pools.empty() ? "-" : join(s.pools, ",")});
     }
     print_table(rows);
