@@ -591,6 +591,11 @@ Result<PoolInfo> PoolStore::add_pool(const PoolSpec& spec) {
                                      "('pooldnsctl zone create')",
                                      *fqdn)};
         }
+        if (*fqdn == zone->origin) {
+            return Error{fmt::format("POOL: '{}' is the apex of zone '{}', where its SOA and NS live; a pool needs a "
+                                     "name below it (for example pool01.{})",
+                                     *fqdn, zone->origin, zone->origin)};
+        }
         if (auto cut = delegation_above(db_, *zone, *fqdn)) {
             return Error{fmt::format("POOL: '{}' is at or below the delegation '{}' in zone '{}'; it would never be "
                                      "answered from here",

@@ -130,7 +130,9 @@ void topology_problems(const Database& db, const StoredTopology& t, const std::v
             }
             if (kind != "dns") continue;
             members.bind(1, n.fqdn);
+            bool any_member = false;
             while (members.step()) {
+                any_member = true;
                 std::string server = members.column_text(0), host = members.column_text(1);
                 if (containing_zone(db, host) || !hosts_reported.insert(server).second) continue;
                 out.push_back({where, fmt::format("server '{}' (member of {}) has the host name '{}', which no zone "
@@ -141,6 +143,12 @@ void topology_problems(const Database& db, const StoredTopology& t, const std::v
                                                   server, n.fqdn, host, server)});
             }
             members.reset();
+            if (!any_member) {
+                out.push_back({where, fmt::format("the {} '{}' has no members left, so it answers no address; add "
+                                                  "one ('pooldnsctl member add {} SERVER ADDR'), or forget the "
+                                                  "topology with 'pooldnsctl topology delete {}'",
+                                                  role_text(n.role), n.fqdn, n.fqdn, t.fqdn)});
+            }
         } else if (n.role == "web-internal" || n.role == "web-external") {
             auto pool = db.prepare("SELECT 1 FROM pools WHERE fqdn = ?");
             pool.bind(1, n.fqdn);

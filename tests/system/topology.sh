@@ -264,6 +264,15 @@ bad_cmd "R2: a CNAME at the Access Edge pool FQDN" 1 \
 bad_cmd "R3: member add of a server whose host no served zone holds, into a topology pool" 1 \
     "topology pool01.$Z.: server 'x1' (member of pool01.$Z.) has the host name 'x1.fabrikam.net.', which no zone here serves" \
     member add "pool01.$Z" x1 127.0.0.81
+bad_cmd "a topology pool keeps a member: member remove of the Mediation pool's only one" 1 \
+    "topology med01.$Z.: the pool FQDN 'med01.$Z.' has no members left, so it answers no address" \
+    member remove "med01.$Z" med01a
+bad_cmd "a topology pool keeps a member: server delete of its only one" 1 \
+    "the pool FQDN 'med01.$Z.' has no members left" \
+    server delete med01a
+bad_cmd "a pool at a zone apex" 1 \
+    "POOL: '$Z.' is the apex of zone '$Z.', where its SOA and NS live" \
+    topology mediation "$Z" --server "med02a,med02a.$Z,127.0.0.72"
 bad_cmd "R3: a topology server whose host no served zone holds" 1 \
     "--server med02a: no zone served here contains the host name 'med02a.fabrikam.net.'" \
     topology mediation "med02.$Z" --server "med02a,med02a.fabrikam.net,127.0.0.72"

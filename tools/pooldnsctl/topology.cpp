@@ -138,10 +138,19 @@ void print_topology(const TopologyInfo& t) {
                        addresses.empty() ? "MISSING" : join(addresses, ", "));
             continue;
         }
-        std::size_t up = 0;
-        for (const auto& m : pool->members) up += member_answering(*pool, m) ? 1 : 0;
-        fmt::print("  {:<24} {}  DNS load balanced, check {}, answering {} of {}\n", role_title(n.role), n.fqdn,
-                   pool->check.empty() ? "none" : pool->check, up, pool->members.size());
+        std::size_t up = 0, enabled = 0;
+        for (const auto& m : pool->members) {
+            up += member_answering(*pool, m) ? 1 : 0;
+            enabled += m.admin == AdminState::Enabled ? 1 : 0;
+        }
+        // Nobody up: the all-down policy decides what DNS answers.
+        std::string all_down;
+        if (up == 0 && enabled > 0) {
+            all_down = pool->all_down == "all" ? " (all down: policy 'all' answers every enabled member)"
+                                               : fmt::format(" (all down: policy '{}')", pool->all_down);
+        }
+        fmt::print("  {:<24} {}  DNS load balanced, check {}, answering {} of {}{}\n", role_title(n.role), n.fqdn,
+                   pool->check.empty() ? "none" : pool->check, up, pool->members.size(), all_down);
         std::vector<std::vector<std::string>> rows;
         for (const auto& m : pool->members) {
             rows.push_back({m.server, m.host, m.address, std::string(admin_state_name(m.admin)),
