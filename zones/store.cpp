@@ -242,6 +242,7 @@ Transaction::Transaction(const Database& db) : db_(db), depth_(db.tx_depth_) {
     } else {
         db_.exec(fmt::format("SAVEPOINT nested_{}", depth_));
     }
+    bumped_mark_ = db_.bumped_zones_.size();
     ++db_.tx_depth_;
 }
 
@@ -253,6 +254,8 @@ Transaction::~Transaction() {
                 db_.exec("ROLLBACK");
             } else {
                 db_.exec(fmt::format("ROLLBACK TO nested_{0}; RELEASE nested_{0}", depth_));
+                // The serial bumps inside were undone: the next edit must bump again.
+                db_.bumped_zones_.resize(bumped_mark_);
             }
         } catch (const StoreError&) {
             // The transaction may already have been rolled back by SQLite itself.

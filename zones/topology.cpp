@@ -587,8 +587,21 @@ Result<TopologyReport> TopologyStore::create(const TopologySpec& spec_in) {
         // Servers: host records on the internal (or only) address; an Edge
         // server's external addresses are service addresses.
         for (const auto& s : *servers) {
+            // One public address may carry all three Edge services (told apart by
+            // port): each distinct address once, none repeating the internal one.
             std::vector<std::string> service;
-            if (edge) service.assign(s.addresses.begin() + 1, s.addresses.end());
+            if (edge) {
+                auto internal = canonical_address(s.addresses[0], "--server");
+                for (auto it = s.addresses.begin() + 1; it != s.addresses.end(); ++it) {
+                    auto a = canonical_address(*it, "--server");
+                    std::string text = a ? *a : *it;
+                    if ((internal && text == *internal) ||
+                        std::find(service.begin(), service.end(), text) != service.end()) {
+                        continue;
+                    }
+                    service.push_back(text);
+                }
+            }
             if (auto st = b.server(s, {s.addresses[0]}, service); !st) return st.error();
         }
         auto members = [&](std::size_t field) {

@@ -140,6 +140,7 @@ public:
 private:
     const Database& db_;
     int depth_ = 0;
+    std::size_t bumped_mark_ = 0;  // a savepoint rolled back forgets the bumps made inside it
     bool done_ = false;
 };
 

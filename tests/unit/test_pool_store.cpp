@@ -5,6 +5,7 @@
 
 #include "pooldns/serial.hpp"
 #include "pooldns/zone_store.hpp"
+#include "store_testing.hpp"
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
@@ -14,7 +15,7 @@
 #include <vector>
 
 using namespace pooldns;
-using pooldns::test::TempDir;
+using namespace pooldns::test;
 
 namespace {
 
@@ -39,19 +40,7 @@ constexpr const char* kExampleNet =
     "@ NS ns1\n"
     "ns1 A 198.51.100.53\n";
 
-Database open_db(const std::string& path) {
-    auto db = Database::open(path, OpenMode::ReadWrite);
-    if (!db.ok()) FAIL(db.error().message);
-    return std::move(db).value();
-}
-
 // The value of a Result that must have succeeded.
-template <typename T>
-T must(Result<T> r) {
-    if (!r.ok()) FAIL(r.error().message);
-    return std::move(r).value();
-}
-
 ServerSpec server(std::string name, std::string host, std::vector<std::string> addresses) {
     return ServerSpec{std::move(name), std::move(host), std::move(addresses), std::nullopt, {}};
 }
@@ -96,32 +85,9 @@ struct Fixture {
         return st.column_int(0);
     }
 
-    // Every row of every table, as "table|quote(col)|...", in a stable order.
-    std::vector<std::string> dump() const {
-        std::vector<std::string> tables;
-        auto ts = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
-        while (ts.step()) tables.push_back(ts.column_text(0));
-        std::vector<std::string> out;
-        for (const auto& table : tables) {
-            std::string columns;
-            auto cs = db.prepare("SELECT name FROM pragma_table_info(?)");
-            cs.bind(1, table);
-            while (cs.step()) columns += " || '|' || quote(\"" + cs.column_text(0) + "\")";
-            auto rows = db.prepare("SELECT '" + table + "'" + columns + " FROM \"" + table + "\" ORDER BY 1");
-            while (rows.step()) out.push_back(rows.column_text(0));
-        }
-        return out;
-    }
+    std::vector<std::string> dump() const { return dump_tables(db); }
 
-    std::uint32_t serial(std::string_view origin) const {
-        auto st = db.prepare(
-            "SELECT r.rdata FROM records r JOIN zones z ON z.id = r.zone_id WHERE z.origin = ? AND r.type = 6");
-        st.bind(1, origin);
-        REQUIRE(st.step());
-        auto s = soa_serial(st.column_blob(0));
-        REQUIRE(s.ok());
-        return *s;
-    }
+    std::uint32_t serial(std::string_view origin) const { return zone_serial(db, origin); }
 
     std::int64_t generation() const { return count("SELECT value FROM generation WHERE id = 1"); }
     std::int64_t audit_rows() const { return count("SELECT count(*) FROM audit"); }
@@ -134,12 +100,6 @@ struct Fixture {
         return {};
     }
 };
-
-// The error of a Result that must have failed; "" when it succeeded.
-template <typename T>
-std::string error_of(const Result<T>& r) {
-    return r.ok() ? std::string() : r.error().message;
-}
 
 }  // namespace
 
@@ -400,7 +360,7 @@ TEST_CASE("a pool may not be at or below a delegation") {
 }
 
 TEST_CASE("a pool may not be a name holding A, AAAA, CNAME or NS records") {
-    for (const char* fqdn : {"www.contoso.com", "v6.contoso.com", "alias.contoso.com", "contoso.com"}) {
+    for (const char* fqdn : {"www.contoso.com", "v6.contoso.com", "alias.contoso.com"}) {
         INFO("pool: ", fqdn);
         Fixture f;
         auto before = f.dump();
@@ -409,6 +369,15 @@ TEST_CASE("a pool may not be a name holding A, AAAA, CNAME or NS records") {
         CHECK(err.starts_with("POOL: zone 'contoso.com.' already has "));
         CHECK(f.dump() == before);
     }
+}
+
+TEST_CASE("a pool may not be a zone apex, where the SOA and NS live") {
+    Fixture f;
+    auto before = f.dump();
+    CHECK(error_of(f.store.add_pool(pool("contoso.com"))) ==
+          "POOL: 'contoso.com.' is the apex of zone 'contoso.com.', where its SOA and NS live; a pool needs a name "
+          "below it (for example pool01.contoso.com.)");
+    CHECK(f.dump() == before);
 }
 
 TEST_CASE("a pool may not be a server's host name") {

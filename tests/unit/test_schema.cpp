@@ -107,6 +107,16 @@ const std::vector<Seed>& seeds() {
          "failures || ' ' || active FROM vip_member_stats)",
          "web1.example.com - MS-WSMAN 010 20000 10000 5000 120000 8192 65536 100 4294967296 1800|"
          "1 /etc/b.pem /etc/b.key|7 0 9 0|3 0 0"},
+        {6,
+         {"topologies", "topology_names"},
+         "INSERT INTO server_addresses (server_id, address, host_record) VALUES (1, '198.51.100.10', 0);"
+         "INSERT INTO topologies (id, fqdn, kind) VALUES (1, 'pool.example.com.', 'frontend');"
+         "INSERT INTO topology_names (topology_id, role, fqdn, lb) VALUES (1, 'pool', 'pool.example.com.', 'dns');",
+         // The version-2 address stays a host-record address.
+         "SELECT (SELECT group_concat(address || '=' || host_record, ' ') FROM server_addresses) || '|' || "
+         "(SELECT fqdn || ' ' || kind FROM topologies) || '|' || (SELECT role || ' ' || fqdn || ' ' || lb FROM "
+         "topology_names)",
+         "192.0.2.10=1 198.51.100.10=0|pool.example.com. frontend|pool pool.example.com. dns"},
     };
     return all;
 }

@@ -7,6 +7,7 @@
 #include "pooldns/pool_store.hpp"
 #include "pooldns/serial.hpp"
 #include "pooldns/zone_store.hpp"
+#include "store_testing.hpp"
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
@@ -19,7 +20,7 @@
 #include <vector>
 
 using namespace pooldns;
-using pooldns::test::TempDir;
+using namespace pooldns::test;
 
 namespace {
 
@@ -61,24 +62,6 @@ struct TestCerts {
 const TestCerts& certs() {
     static const TestCerts made;
     return made;
-}
-
-Database open_db(const std::string& path) {
-    auto db = Database::open(path, OpenMode::ReadWrite);
-    if (!db.ok()) FAIL(db.error().message);
-    return std::move(db).value();
-}
-
-template <typename T>
-T must(Result<T> r) {
-    if (!r.ok()) FAIL(r.error().message);
-    return std::move(r).value();
-}
-
-// The error of a Result that must have failed; "" when it succeeded.
-template <typename T>
-std::string error_of(const Result<T>& r) {
-    return r.ok() ? std::string() : r.error().message;
 }
 
 // What `vip add NAME --listen LISTEN --pool POOL --backend-port PORT` gives the store.
@@ -138,30 +121,9 @@ struct Fixture {
         return st.column_text(0);
     }
 
-    // Every row of every table, as "table|quote(col)|...", in a stable order.
-    std::vector<std::string> dump() const {
-        std::vector<std::string> tables;
-        auto ts = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
-        while (ts.step()) tables.push_back(ts.column_text(0));
-        std::vector<std::string> out;
-        for (const auto& table : tables) {
-            std::string columns;
-            auto cs = db.prepare("SELECT name FROM pragma_table_info(?)");
-            cs.bind(1, table);
-            while (cs.step()) columns += " || '|' || quote(\"" + cs.column_text(0) + "\")";
-            auto rows = db.prepare("SELECT '" + table + "'" + columns + " FROM \"" + table + "\" ORDER BY 1");
-            while (rows.step()) out.push_back(rows.column_text(0));
-        }
-        return out;
-    }
+    std::vector<std::string> dump() const { return dump_tables(db); }
 
-    std::uint32_t serial() const {
-        auto st = db.prepare("SELECT rdata FROM records WHERE type = 6");
-        REQUIRE(st.step());
-        auto s = soa_serial(st.column_blob(0));
-        REQUIRE(s.ok());
-        return *s;
-    }
+    std::uint32_t serial() const { return zone_serial(db, "contoso.com."); }
 
     VipInfo find(std::string_view name) const {
         for (auto& v : must(store.vips())) {

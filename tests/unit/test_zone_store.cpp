@@ -3,6 +3,7 @@
 #include "pooldns/zone_store.hpp"
 
 #include "pooldns/serial.hpp"
+#include "store_testing.hpp"
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
@@ -13,7 +14,7 @@
 #include <vector>
 
 using namespace pooldns;
-using pooldns::test::TempDir;
+using namespace pooldns::test;
 
 namespace {
 
@@ -32,12 +33,6 @@ constexpr const char* kZone =
     "www 300 A 192.0.2.2\n"
     "alias 300 CNAME www\n";
 constexpr std::size_t kZoneRecords = 8;
-
-Database open_db(const std::string& path) {
-    auto db = Database::open(path, OpenMode::ReadWrite);
-    if (!db.ok()) FAIL(db.error().message);
-    return std::move(db).value();
-}
 
 struct Fixture {
     TempDir dir;
