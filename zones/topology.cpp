@@ -17,7 +17,7 @@ namespace pooldns {
 
 namespace {
 
-constexpr std::uint16_t kTypeA = 1, kTypeCname = 5, kTypeAaaa = 28, kTypeDname = 39;
+constexpr std::uint16_t kTypeCname = 5;
 
 // The TTLs of the records a topology writes (pools take --ttl): web services and
 // HLB addresses change with the load balancer, discovery records hardly ever.
