@@ -51,7 +51,8 @@ stop_all() {
   fi
 }
 trap 'stop_all' EXIT
-trap 'echo; echo "demo: stopping pooldns and the demo servers"; stop_all; exit 130' INT TERM
+trap 'echo; echo "demo: stopping pooldns and the demo servers"; stop_all; exit 130' INT
+trap 'echo; echo "demo: stopping pooldns and the demo servers"; stop_all; exit 143' TERM
 
 step() { printf '\n+ pooldnsctl %s\n' "$*"; "$ctl" "$@"; }
 note() { printf '\n# %s\n' "$*"; }
@@ -87,9 +88,11 @@ step topology mediation medpool.contoso.com \
 # The servers that are alive: fe01, fe02 (SIP/TLS on 5061 and their web ports),
 # edge01 (every service), edge02 (internal and Web Conferencing only), med01.
 # fe03, edge02's Access and A/V, and med02 have no listener: their checks fail.
+outs=()
 backend() {  # MODE ADDR:PORT
   python3 tests/probes/backend.py --mode "$1" --listen "$2" --max-seconds 86400 >"$dir/backend-$2.out" 2>&1 &
   pids+=($!)
+  outs+=("$dir/backend-$2.out")
   echo $! >>"$dir/pids"
 }
 for ip in 127.0.0.21 127.0.0.22; do
@@ -99,7 +102,7 @@ done
 backend sips 127.0.0.31:5061; backend sips 127.0.0.41:5061; backend tls 127.0.0.51:18444; backend tcp 127.0.0.61:3478
 backend sips 127.0.0.32:5061; backend tls 127.0.0.52:18444
 backend sip 127.0.0.71:5070
-for f in "$dir"/backend-*.out; do   # listening before the first probes go out
+for f in "${outs[@]}"; do   # listening before the first probes go out
   for _ in $(seq 1 100); do grep -q '^ready' "$f" 2>/dev/null && break; sleep 0.05; done
   grep -q '^ready' "$f" || { echo "demo: a demo server did not start: $(cat "$f")" >&2; exit 1; }
 done

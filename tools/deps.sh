@@ -6,7 +6,7 @@
 set -euo pipefail
 
 pooldns_packages() {
-  local build=(g++ cmake make pkg-config libldns-dev libuv1-dev libsqlite3-dev libfmt-dev doctest-dev libssl-dev openssl sqlite3 ldnsutils)
+  local build=(g++ cmake make pkg-config libldns-dev libuv1-dev libsqlite3-dev libfmt-dev doctest-dev libssl-dev openssl sqlite3 ldnsutils python3)
   local test=(clang libclang-rt-14-dev knot knot-dnsutils nsd python3 curl)
   local bench=(haproxy wrk openssl python3)  # tools/bench/vip-bench.sh: the peer proxy, the load generator, its helpers
   case "${1:-build}" in

@@ -249,13 +249,13 @@ Transaction::Transaction(const Database& db) : db_(db), depth_(db.tx_depth_) {
 Transaction::~Transaction() {
     if (!done_) {
         --db_.tx_depth_;
+        // The serial bumps inside are undone with the savepoint: the next edit must bump again.
+        if (depth_ > 0) db_.bumped_zones_.resize(bumped_mark_);
         try {
             if (depth_ == 0) {
                 db_.exec("ROLLBACK");
             } else {
                 db_.exec(fmt::format("ROLLBACK TO nested_{0}; RELEASE nested_{0}", depth_));
-                // The serial bumps inside were undone: the next edit must bump again.
-                db_.bumped_zones_.resize(bumped_mark_);
             }
         } catch (const StoreError&) {
             // The transaction may already have been rolled back by SQLite itself.

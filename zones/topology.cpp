@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
 #include <set>
@@ -83,35 +85,80 @@ std::vector<StoredTopology> load_topologies(const Database& db, std::string_view
     return out;
 }
 
-void pool_problems(const Database& db, std::vector<Problem>& out) {
+// A broken rule: what `check` prints, and a key naming the rule and the records
+// it is about (not the wording), so RulesGuard can tell a breach the edit made
+// from one that was there before even when its message changes with the data.
+struct Breach {
+    Problem problem;
+    std::string key;
+};
+
+// The addresses of the A/AAAA records at `fqdn`, as text.
+std::vector<std::string> address_records(const Database& db, std::string_view fqdn) {
+    std::vector<std::string> out;
+    auto zone = containing_zone(db, fqdn);
+    if (!zone) return out;
+    auto st = db.prepare("SELECT rdata FROM records WHERE zone_id = ? AND owner = ? AND type IN (1, 28)");
+    st.bind_all(zone->id, fqdn);
+    while (st.step()) {
+        auto rdata = st.column_blob_view(0);
+        char text[INET6_ADDRSTRLEN] = {};
+        if (rdata.size() == 4 || rdata.size() == 16) {
+            inet_ntop(rdata.size() == 4 ? AF_INET : AF_INET6, rdata.data(), text, sizeof text);
+            out.emplace_back(text);
+        }
+    }
+    return out;
+}
+
+// The addresses the VIPs in front of `pool` listen on ("192.0.2.1:443" -> "192.0.2.1").
+std::vector<std::string> vip_addresses(const Database& db, std::string_view pool) {
+    std::vector<std::string> out;
+    auto st = db.prepare("SELECT v.listen FROM vips v JOIN pools p ON p.id = v.pool_id WHERE p.fqdn = ? ORDER BY v.id");
+    st.bind(1, pool);
+    while (st.step()) {
+        std::string listen = st.column_text(0);
+        std::string host = listen.substr(0, listen.rfind(':'));
+        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+        if (std::find(out.begin(), out.end(), host) == out.end()) out.push_back(host);
+    }
+    return out;
+}
+
+void pool_problems(const Database& db, std::vector<Breach>& out) {
     auto stray = db.prepare(
         "SELECT DISTINCT p.fqdn, z.origin, r.type FROM pools p JOIN zones z ON z.id = p.zone_id "
         "JOIN records r ON r.zone_id = p.zone_id AND r.owner = p.fqdn WHERE r.type IN (1, 5, 28, 39) ORDER BY p.fqdn");
     while (stray.step()) {
         auto type = static_cast<std::uint16_t>(stray.column_int(2));
-        out.push_back({fmt::format("pool {}", stray.column_text(0)),
-                       fmt::format("zone {} has {} record at the pool name, so the pool would answer an address that "
-                                   "is not one of its members'; delete it ('pooldnsctl record delete {} {} {}')",
-                                   stray.column_text(1), with_article(type), stray.column_text(1),
-                                   stray.column_text(0), type_to_text(type))});
+        std::string pool = stray.column_text(0), origin = stray.column_text(1);
+        out.push_back({{fmt::format("pool {}", pool),
+                        fmt::format("zone {} has {} record at the pool name, so the pool would answer something "
+                                    "other than its members' addresses; delete it ('pooldnsctl record delete {} {} {}')",
+                                    origin, with_article(type), origin, pool, type_to_text(type))},
+                       fmt::format("stray|{}|{}", pool, type)});
     }
     auto foreign = db.prepare(
         "SELECT p.fqdn, s.name, m.address FROM members m JOIN pools p ON p.id = m.pool_id "
         "JOIN servers s ON s.id = m.server_id WHERE NOT EXISTS (SELECT 1 FROM server_addresses a "
         "WHERE a.server_id = m.server_id AND a.address = m.address) ORDER BY p.fqdn, s.name");
     while (foreign.step()) {
-        out.push_back({fmt::format("pool {}", foreign.column_text(0)),
-                       fmt::format("member '{}' is answered with {}, which is not an address of server '{}'; remove "
-                                   "it ('pooldnsctl member remove {} {}') and add it with one of the server's "
-                                   "addresses",
-                                   foreign.column_text(1), foreign.column_text(2), foreign.column_text(1),
-                                   foreign.column_text(0), foreign.column_text(1))});
+        std::string pool = foreign.column_text(0), server = foreign.column_text(1), address = foreign.column_text(2);
+        out.push_back({{fmt::format("pool {}", pool),
+                        fmt::format("member '{}' is answered with {}, which is not an address of server '{}'; remove "
+                                    "it ('pooldnsctl member remove {} {}') and add it with one of the server's "
+                                    "addresses",
+                                    server, address, server, pool, server)},
+                       fmt::format("foreign|{}|{}|{}", pool, server, address)});
     }
 }
 
 void topology_problems(const Database& db, const StoredTopology& t, const std::vector<StoredTopology>& all,
-                       std::vector<Problem>& out) {
+                       std::vector<Breach>& out) {
     std::string where = fmt::format("topology {}", t.fqdn);
+    auto add = [&](std::string key, std::string message) {
+        out.push_back({{where, std::move(message)}, fmt::format("{}|{}", t.fqdn, key)});
+    };
     auto members = db.prepare(
         "SELECT s.name, s.host FROM members m JOIN servers s ON s.id = m.server_id JOIN pools p ON p.id = m.pool_id "
         "WHERE p.fqdn = ? ORDER BY s.name");
@@ -121,11 +168,11 @@ void topology_problems(const Database& db, const StoredTopology& t, const std::v
         if (is_pool_role(n.role)) {
             std::string kind = answered_as(db, n.fqdn);
             if (kind == "none" || kind == "cname") {
-                out.push_back({where, fmt::format("the {} '{}' {}; recreate it (a pool, or a hardware load "
-                                                  "balancer's address records), or forget the topology with "
-                                                  "'pooldnsctl topology delete {}'",
-                                                  role_text(n.role), n.fqdn,
-                                                  kind == "cname" ? "is now a CNAME" : "no longer exists", t.fqdn)});
+                add("missing|" + n.fqdn,
+                    fmt::format("the {} '{}' {}; recreate it (a pool, or a hardware load balancer's address "
+                                "records), or forget the topology with 'pooldnsctl topology delete {}'",
+                                role_text(n.role), n.fqdn, kind == "cname" ? "is now a CNAME" : "no longer exists",
+                                t.fqdn));
                 continue;
             }
             if (kind != "dns") continue;
@@ -135,52 +182,71 @@ void topology_problems(const Database& db, const StoredTopology& t, const std::v
                 any_member = true;
                 std::string server = members.column_text(0), host = members.column_text(1);
                 if (containing_zone(db, host) || !hosts_reported.insert(server).second) continue;
-                out.push_back({where, fmt::format("server '{}' (member of {}) has the host name '{}', which no zone "
-                                                  "here serves; every pool member needs its own host record, so "
-                                                  "that 'pooldnsctl server block {}' can hide it: create the zone "
-                                                  "('pooldnsctl zone create') or give the server a host name in a "
-                                                  "zone served here",
-                                                  server, n.fqdn, host, server)});
+                add("nohost|" + server,
+                    fmt::format("server '{}' (member of {}) has the host name '{}', which no zone here serves; every "
+                                "pool member needs its own host record, so that 'pooldnsctl server block {}' can hide "
+                                "it: create the zone ('pooldnsctl zone create') or give the server a host name in a "
+                                "zone served here",
+                                server, n.fqdn, host, server));
             }
             members.reset();
             if (!any_member) {
-                out.push_back({where, fmt::format("the {} '{}' has no members left, so it answers no address; add "
-                                                  "one ('pooldnsctl member add {} SERVER ADDR'), or forget the "
-                                                  "topology with 'pooldnsctl topology delete {}'",
-                                                  role_text(n.role), n.fqdn, n.fqdn, t.fqdn)});
+                add("empty|" + n.fqdn,
+                    fmt::format("the {} '{}' has no members left, so it answers no address; add one ('pooldnsctl "
+                                "member add {} SERVER ADDR'), or forget the topology with 'pooldnsctl topology delete "
+                                "{}'",
+                                role_text(n.role), n.fqdn, n.fqdn, t.fqdn));
             }
         } else if (n.role == "web-internal" || n.role == "web-external") {
             auto pool = db.prepare("SELECT 1 FROM pools WHERE fqdn = ?");
             pool.bind(1, n.fqdn);
             if (pool.step()) {
-                out.push_back({where, fmt::format("the {} '{}' is also a pool FQDN; Microsoft requires the web "
-                                                  "services FQDN to differ from every pool FQDN: delete that pool or "
-                                                  "give the web services a name of their own",
-                                                  role_text(n.role), n.fqdn)});
+                add("webpool|" + n.fqdn,
+                    fmt::format("the {} '{}' is also a pool FQDN; Microsoft requires the web services FQDN to differ "
+                                "from every pool FQDN: delete that pool or give the web services a name of their own",
+                                role_text(n.role), n.fqdn));
             }
             server_host.bind(1, n.fqdn);
             if (server_host.step()) {
-                out.push_back({where, fmt::format("the {} '{}' is the host name of server '{}'; the web services "
-                                                  "FQDN must resolve to the VIP only",
-                                                  role_text(n.role), n.fqdn, server_host.column_text(0))});
+                add("webhost|" + n.fqdn,
+                    fmt::format("the {} '{}' is the host name of server '{}'; the web services FQDN must resolve to "
+                                "the VIP only",
+                                role_text(n.role), n.fqdn, server_host.column_text(0)));
             }
             server_host.reset();
             for (const auto& other : all) {
                 if (other.id >= t.id) continue;  // each pair once, told to the newer topology
                 for (const auto& on : other.names) {
                     if ((on.role == "web-internal" || on.role == "web-external") && on.fqdn == n.fqdn) {
-                        out.push_back({where, fmt::format("the {} '{}' is also the {} of {} pool '{}'; each Front "
-                                                          "End pool and Director needs web services FQDNs of its own",
-                                                          role_text(n.role), n.fqdn, role_text(on.role), other.kind,
-                                                          other.fqdn)});
+                        add(fmt::format("webshared|{}|{}", n.fqdn, other.fqdn),
+                            fmt::format("the {} '{}' is also the {} of {} pool '{}'; each Front End pool and Director "
+                                        "needs web services FQDNs of its own",
+                                        role_text(n.role), n.fqdn, role_text(on.role), other.kind, other.fqdn));
                     }
                 }
             }
-            if (answered_as(db, n.fqdn) == "none") {
-                auto zone = containing_zone(db, n.fqdn);
-                out.push_back({where, fmt::format("the {} '{}' has no address records; it must resolve to the VIP "
-                                                  "('pooldnsctl record add {} {} 300 A VIP-ADDRESS')",
-                                                  role_text(n.role), n.fqdn, zone ? zone->origin : "ZONE", n.fqdn)});
+            auto zone = containing_zone(db, n.fqdn);
+            std::string origin = zone ? zone->origin : "ZONE";
+            auto addresses = address_records(db, n.fqdn);
+            auto vips = vip_addresses(db, t.fqdn);
+            std::string vip_list;
+            for (const auto& v : vips) vip_list += (vip_list.empty() ? "" : ", ") + v;
+            if (addresses.empty()) {
+                add("webaddr|" + n.fqdn,
+                    fmt::format("the {} '{}' has no address records; it must resolve to the VIP ('pooldnsctl record "
+                                "add {} {} 300 A VIP-ADDRESS'; {})",
+                                role_text(n.role), n.fqdn, origin, n.fqdn,
+                                vips.empty() ? "the pool has no VIP" : "its pool's VIPs listen on " + vip_list));
+            }
+            for (const auto& a : addresses) {
+                if (std::find(vips.begin(), vips.end(), a) != vips.end()) continue;
+                add(fmt::format("webvip|{}|{}", n.fqdn, a),
+                    fmt::format("the {} '{}' resolves to {}, where no VIP of pool '{}' listens ({}); web services "
+                                "traffic must reach the members through the VIP: point it at the VIP ('pooldnsctl "
+                                "record replace {} {} 300 {} VIP-ADDRESS')",
+                                role_text(n.role), n.fqdn, a, t.fqdn,
+                                vips.empty() ? "the pool has no VIP" : "its VIPs listen on " + vip_list, origin, n.fqdn,
+                                a.find(':') == std::string::npos ? "A" : "AAAA"));
             }
         }
     }
@@ -195,16 +261,23 @@ void topology_problems(const Database& db, const StoredTopology& t, const std::v
                 if (!n.role.starts_with("edge-") || n.role == "edge-internal") continue;
                 std::string outer = answered_as(db, n.fqdn);
                 if ((inner == "dns" || inner == "hlb") && (outer == "dns" || outer == "hlb") && inner != outer) {
-                    out.push_back({where, fmt::format("the internal Edge pool '{}' uses {} but the {} '{}' uses {}; "
-                                                      "Microsoft requires the same kind of load balancing on the "
-                                                      "internal and external Edge interfaces: make both sides DNS "
-                                                      "pools or both hardware load-balancer records",
-                                                      internal->fqdn, lb_text(inner), role_text(n.role), n.fqdn,
-                                                      lb_text(outer))});
+                    add("lbkind|" + n.fqdn,
+                        fmt::format("the internal Edge pool '{}' uses {} but the {} '{}' uses {}; Microsoft requires "
+                                    "the same kind of load balancing on the internal and external Edge interfaces: "
+                                    "make both sides DNS pools or both hardware load-balancer records",
+                                    internal->fqdn, lb_text(inner), role_text(n.role), n.fqdn, lb_text(outer)));
                 }
             }
         }
     }
+}
+
+std::vector<Breach> deployment_breaches(const Database& db) {
+    std::vector<Breach> out;
+    pool_problems(db, out);
+    auto all = load_topologies(db);
+    for (const auto& t : all) topology_problems(db, t, all, out);
+    return out;
 }
 
 }  // namespace
@@ -228,23 +301,35 @@ std::optional<TopologyKind> topology_kind_from_name(std::string_view name) {
 
 std::vector<Problem> deployment_problems(const Database& db) {
     std::vector<Problem> out;
-    pool_problems(db, out);
-    auto all = load_topologies(db);
-    for (const auto& t : all) topology_problems(db, t, all, out);
+    for (auto& b : deployment_breaches(db)) out.push_back(std::move(b.problem));
     return out;
 }
 
-RulesGuard::RulesGuard(const Database& db, const Transaction& tx) : db_(db), active_(tx.outermost()) {
+RulesGuard::RulesGuard(const Database& db, const Transaction& tx) : db_(db), active_(db.rules_guards_ == 0) {
+    (void)tx;  // the guard lives inside `tx`: it is built after it and verified before it commits
     if (!active_) return;
-    for (const auto& p : deployment_problems(db_)) before_.push_back(p.where + ": " + p.message);
+    ++db_.rules_guards_;
+    for (auto& b : deployment_breaches(db_)) before_.push_back(std::move(b.key));
+    std::sort(before_.begin(), before_.end());
+}
+
+RulesGuard::~RulesGuard() {
+    if (active_) --db_.rules_guards_;
 }
 
 Status RulesGuard::verify() const {
     if (!active_) return {};
+    // A multiset difference of keys: a breach is new when its key occurs more
+    // often now than before the edit.
+    auto after = deployment_breaches(db_);
+    std::vector<std::string> seen;
     std::string added;
-    for (const auto& p : deployment_problems(db_)) {
-        std::string line = p.where + ": " + p.message;
-        if (std::find(before_.begin(), before_.end(), line) == before_.end()) added += "\n  " + line;
+    for (const auto& b : after) {
+        seen.push_back(b.key);
+        auto before = static_cast<std::size_t>(std::count(before_.begin(), before_.end(), b.key));
+        if (static_cast<std::size_t>(std::count(seen.begin(), seen.end(), b.key)) > before) {
+            added += fmt::format("\n  {}: {}", b.problem.where, b.problem.message);
+        }
     }
     if (added.empty()) return {};
     return Error{fmt::format("this edit would break the DNS load-balancing rules; nothing was changed:{}", added)};
@@ -257,7 +342,7 @@ namespace {
 struct ServerArg {
     std::string name;
     std::string host;
-    std::vector<std::string> addresses;  // as typed: ADDR, or INTERNAL, ACCESS, WEBCONF, AV
+    std::vector<std::string> addresses;  // canonical: ADDR, or INTERNAL, ACCESS, WEBCONF, AV
 };
 
 Result<std::vector<ServerArg>> parse_servers(const TopologySpec& spec) {
@@ -281,7 +366,20 @@ Result<std::vector<ServerArg>> parse_servers(const TopologySpec& spec) {
         for (const auto& o : out) {
             if (o.name == fields[0]) return Error{fmt::format("--server: server '{}' is given twice", fields[0])};
         }
-        out.push_back({fields[0], fields[1], std::vector<std::string>(fields.begin() + 2, fields.end())});
+        static constexpr std::array<const char*, 4> kEdgeFields = {"INTERNAL", "ACCESS", "WEBCONF", "AV"};
+        std::vector<std::string> addresses;
+        for (std::size_t i = 2; i < fields.size(); ++i) {
+            std::string what = fmt::format("--server {}: {}", fields[0], edge ? kEdgeFields[i - 2] : "ADDR");
+            auto a = canonical_address(fields[i], what);
+            if (!a) return a.error();
+            if (edge && i > 2 && *a == addresses[0]) {
+                return Error{fmt::format("{}: {} is the server's INTERNAL address; the external services need its "
+                                         "external addresses",
+                                         what, *a)};
+            }
+            addresses.push_back(*a);
+        }
+        out.push_back({fields[0], fields[1], std::move(addresses)});
     }
     return out;
 }
@@ -392,6 +490,15 @@ public:
                                      "create')",
                                      option, owner)};
         }
+        // A record left at the name (from a topology deleted earlier, say) would
+        // stay beside the new one: the name must be free of this type.
+        auto held = db_.prepare("SELECT 1 FROM records WHERE zone_id = ? AND owner = ? AND type = ?");
+        held.bind_all(zone->id, owner, static_cast<std::int64_t>(type_from_text(type)));
+        if (held.step()) {
+            return Error{fmt::format("{}: zone {} already has {} records at '{}'; delete them first ('pooldnsctl "
+                                     "record delete {} {} {}') or choose another name",
+                                     option, zone->origin, type, owner, zone->origin, owner, type)};
+        }
         auto r = zones_.add_record(zone->origin, owner, ttl, type, rdata);
         if (!r) return Error{fmt::format("{}: {}", option, r.error().message)};
         created.push_back(fmt::format("record {} {} {} {}", owner, ttl, type, rdata));
@@ -472,6 +579,9 @@ Result<TopologyReport> TopologyStore::create(const TopologySpec& spec_in) {
                    reject(spec.kind == TopologyKind::Mediation && spec.discovery, "--discovery"),
                    reject(spec.kind == TopologyKind::Mediation && spec.sip_domain.has_value(), "--sip-domain")}) {
         if (!s) return s.error();
+    }
+    if (spec.sip_domain && !spec.discovery) {
+        return Error{"--sip-domain: only used with --discovery (the domain of the discovery records)"};
     }
 
     // Health checks, named by the option that gave them.
@@ -591,25 +701,15 @@ Result<TopologyReport> TopologyStore::create(const TopologySpec& spec_in) {
             // port): each distinct address once, none repeating the internal one.
             std::vector<std::string> service;
             if (edge) {
-                auto internal = canonical_address(s.addresses[0], "--server");
                 for (auto it = s.addresses.begin() + 1; it != s.addresses.end(); ++it) {
-                    auto a = canonical_address(*it, "--server");
-                    std::string text = a ? *a : *it;
-                    if ((internal && text == *internal) ||
-                        std::find(service.begin(), service.end(), text) != service.end()) {
-                        continue;
-                    }
-                    service.push_back(text);
+                    if (std::find(service.begin(), service.end(), *it) == service.end()) service.push_back(*it);
                 }
             }
             if (auto st = b.server(s, {s.addresses[0]}, service); !st) return st.error();
         }
         auto members = [&](std::size_t field) {
             std::vector<std::pair<std::string, std::string>> out;
-            for (const auto& s : *servers) {
-                auto canonical = canonical_address(s.addresses[field], "--server");
-                out.emplace_back(s.name, canonical ? *canonical : s.addresses[field]);
-            }
+            for (const auto& s : *servers) out.emplace_back(s.name, s.addresses[field]);
             return out;
         };
         switch (spec.kind) {
@@ -660,7 +760,7 @@ Result<TopologyReport> TopologyStore::create(const TopologySpec& spec_in) {
                 const std::string* fqdns[4] = {&spec.fqdn, &access, &webconf, &av};
                 const char* roles[4] = {"edge-internal", "edge-access", "edge-webconf", "edge-av"};
                 const char* options[4] = {"", "--access", "--webconf", "--av"};
-                const char* hlb_options[4] = {"--internal-hlb", "--external-hlb", "--external-hlb", "--external-hlb"};
+                const char* hlb_options[4] = {"POOL", "--access", "--webconf", "--av"};
                 for (std::size_t i = 0; i < 4; ++i) {
                     const std::string& hlb = i == 0 ? internal_hlb : external_hlb[i - 1];
                     if (hlb.empty()) {
@@ -794,6 +894,11 @@ Result<TopologyInfo> TopologyStore::remove(std::string_view fqdn_arg) {
     if (!current) return current.error();
     return guarded<TopologyInfo>("topology delete", [&]() -> Result<TopologyInfo> {
         Transaction tx(db_);
+        auto still = db_.prepare("SELECT 1 FROM topologies WHERE fqdn = ?");
+        still.bind(1, *fqdn);
+        if (!still.step()) {
+            return Error{fmt::format("POOL: no topology '{}' ('pooldnsctl topology show' lists them)", *fqdn)};
+        }
         auto del = db_.prepare("DELETE FROM topologies WHERE fqdn = ?");
         del.bind(1, *fqdn);
         del.run();

@@ -115,11 +115,13 @@ public:
 
 private:
     friend class Transaction;
+    friend class RulesGuard;
     Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
     sqlite3* db_ = nullptr;
     std::string path_;
     mutable int tx_depth_ = 0;
     mutable std::vector<std::int64_t> bumped_zones_;
+    mutable int rules_guards_ = 0;  // RulesGuards alive on this connection (see topology.hpp)
 };
 
 // BEGIN IMMEDIATE in the constructor (takes the write lock up front, so two

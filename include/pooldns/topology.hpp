@@ -102,21 +102,28 @@ private:
 //    one topology only, and has address records;
 //  - an Edge topology's internal and external sides use the same kind of load
 //    balancing (DNS pools, or a hardware load balancer's address records);
-//  - every name a topology lists still exists.
+//  - a web services FQDN resolves only to addresses where a VIP of its pool listens;
+//  - every pool or HLB name a topology lists still exists, and its pools keep a member.
+// Discovery records are the operator's to change: no rule holds them.
 std::vector<Problem> deployment_problems(const Database& db);
 
 // Refuses an edit that adds a breach of the deployment rules: built right after
 // the Transaction (it notes the problems already there), verify() just before
-// commit. Only the outermost transaction checks, so a topology is judged whole.
+// commit. Only the outermost guard checks, so a topology is judged whole; a
+// breach that was there before the edit does not block it, whatever its
+// message now says.
 class RulesGuard {
 public:
     RulesGuard(const Database& db, const Transaction& tx);
+    ~RulesGuard();
+    RulesGuard(const RulesGuard&) = delete;
+    RulesGuard& operator=(const RulesGuard&) = delete;
     Status verify() const;
 
 private:
     const Database& db_;
-    bool active_ = false;
-    std::vector<std::string> before_;
+    bool active_ = false;             // false inside another guard: the outer one judges the edit whole
+    std::vector<std::string> before_;  // the keys of the breaches already there, sorted
 };
 
 }  // namespace pooldns

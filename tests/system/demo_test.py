@@ -30,9 +30,12 @@ def free_udp_tcp_port():
     # Below the ephemeral range, free for both UDP and TCP (as tests/system/ports.sh).
     for port in range(23000 + os.getpid() % 5000, 32767):
         try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t, \
+                    socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as u6, socket.socket(socket.AF_INET6) as t6:
                 u.bind(("127.0.0.1", port))
                 t.bind(("127.0.0.1", port))
+                u6.bind(("::1", port))
+                t6.bind(("::1", port))
                 return port
         except OSError:
             continue

@@ -688,7 +688,9 @@ TEST_CASE("a director with --discovery after a Front End pool with --discovery i
     director.discovery = true;
     auto err = error_of(f.topologies.create(director));
     INFO(err);
-    CHECK(err.starts_with("--discovery: sipinternal.contoso.com. CNAME: a second CNAME at 'sipinternal.contoso.com.'"));
+    CHECK(err == "--discovery: zone contoso.com. already has SRV records at '_sipinternaltls._tcp.contoso.com.'; delete "
+                 "them first ('pooldnsctl record delete contoso.com. _sipinternaltls._tcp.contoso.com. SRV') or choose "
+                 "another name");
     CHECK(f.rows() == counts);
     CHECK(f.dump() == before);
 }
@@ -879,7 +881,7 @@ TEST_CASE("a topology whose second server has a bad address writes nothing, not 
     TopologySpec spec = frontend();
     spec.servers[1] = "fe02,fe02.contoso.com,192.0.2.300";
     CHECK(error_of(f.topologies.create(spec)) ==
-          "--server fe02: --addr: '192.0.2.300' is not an IPv4 or IPv6 address");
+          "--server fe02: ADDR: '192.0.2.300' is not an IPv4 or IPv6 address");
     CHECK(f.rows() == counts);
     CHECK(f.dump() == before);
     CHECK(f.serial("contoso.com.") == 1000);
@@ -934,10 +936,9 @@ TEST_CASE("a topology whose web services FQDN another topology uses is refused n
     spec.web_internal = "web-int.contoso.com";
     auto err = error_of(f.topologies.create(spec));
     INFO(err);
-    CHECK(err.starts_with("this edit would break the DNS load-balancing rules; nothing was changed:\n  "));
-    // Told to the newer topology, naming the older.
-    CHECK(err.find("topology pool02.contoso.com.: the internal web services FQDN 'web-int.contoso.com.' is also the "
-                   "internal web services FQDN of frontend pool 'pool01.contoso.com.'") != std::string::npos);
+    // The name already answers for pool01's VIP (the rule itself is tested on a hand-made file below).
+    CHECK(err == "--web-internal: zone contoso.com. already has A records at 'web-int.contoso.com.'; delete them first "
+                 "('pooldnsctl record delete contoso.com. web-int.contoso.com. A') or choose another name");
     CHECK(f.rows() == counts);
     CHECK(f.dump() == before);
 }
@@ -1010,8 +1011,8 @@ TEST_CASE("deployment_problems finds an address record at a pool name") {
     REQUIRE(problems.size() == 1);
     CHECK(problems[0].where == "pool med.contoso.com.");
     CHECK(problems[0].message ==
-          "zone contoso.com. has an A record at the pool name, so the pool would answer an address that is not one "
-          "of its members'; delete it ('pooldnsctl record delete contoso.com. med.contoso.com. A')");
+          "zone contoso.com. has an A record at the pool name, so the pool would answer something other than its "
+          "members' addresses; delete it ('pooldnsctl record delete contoso.com. med.contoso.com. A')");
 }
 
 TEST_CASE("deployment_problems finds a stray record at any pool, not only a topology's") {
@@ -1074,12 +1075,16 @@ TEST_CASE("deployment_problems finds two topologies sharing a web services FQDN,
     must(f.topologies.create(frontend2()));
     f.db.exec("UPDATE topology_names SET fqdn = 'web-ext.contoso.com.' WHERE fqdn = 'web2-ext.contoso.com.'");
     auto problems = deployment_problems(f.db);
-    REQUIRE(problems.size() == 1);
-    // Once, told to the newer topology, naming the older.
+    // Once, told to the newer topology, naming the older; and the shared name
+    // resolves to pool01's VIP, where no VIP of pool02 listens.
+    REQUIRE(problems.size() == 2);
     CHECK(problems[0].where == "topology pool02.contoso.com.");
     CHECK(problems[0].message ==
           "the external web services FQDN 'web-ext.contoso.com.' is also the external web services FQDN of frontend "
           "pool 'pool01.contoso.com.'; each Front End pool and Director needs web services FQDNs of its own");
+    CHECK(problems[1].where == "topology pool02.contoso.com.");
+    CHECK(problems[1].message.starts_with("the external web services FQDN 'web-ext.contoso.com.' resolves to "
+                                          "198.51.100.100, where no VIP of pool 'pool02.contoso.com.' listens"));
 }
 
 TEST_CASE("deployment_problems finds a topology pool with no members") {
@@ -1104,7 +1109,8 @@ TEST_CASE("deployment_problems finds a web services FQDN without address records
     CHECK(problems[0].where == "topology pool01.contoso.com.");
     CHECK(problems[0].message ==
           "the internal web services FQDN 'web-int.contoso.com.' has no address records; it must resolve to the VIP "
-          "('pooldnsctl record add contoso.com. web-int.contoso.com. 300 A VIP-ADDRESS')");
+          "('pooldnsctl record add contoso.com. web-int.contoso.com. 300 A VIP-ADDRESS'; its pool's VIPs listen on "
+          "192.0.2.100, 198.51.100.100)");
 }
 
 TEST_CASE("deployment_problems finds a web services FQDN that is a server's host name") {
@@ -1199,7 +1205,8 @@ TEST_CASE("record delete of a web services FQDN's address record is refused") {
     CHECK(err ==
           "this edit would break the DNS load-balancing rules; nothing was changed:\n  topology pool01.contoso.com.: "
           "the internal web services FQDN 'web-int.contoso.com.' has no address records; it must resolve to the VIP "
-          "('pooldnsctl record add contoso.com. web-int.contoso.com. 300 A VIP-ADDRESS')");
+          "('pooldnsctl record add contoso.com. web-int.contoso.com. 300 A VIP-ADDRESS'; its pool's VIPs listen on "
+          "192.0.2.100, 198.51.100.100)");
     CHECK(f.dump() == before);
     CHECK(f.serial("contoso.com.") == 1001);
 }
@@ -1207,9 +1214,8 @@ TEST_CASE("record delete of a web services FQDN's address record is refused") {
 TEST_CASE("pool delete of a topology's pool is refused once its VIPs are gone") {
     Fixture f;
     must(f.topologies.create(frontend()));
-    for (const char* v : {"pool01-int-https", "pool01-int-http", "pool01-ext-https", "pool01-ext-http"}) {
-        must(f.vips.delete_vip(v));
-    }
+    // Behind the rules' back (the VIPs hold the web services FQDNs' addresses).
+    f.db.exec("DELETE FROM vips");
     auto before = f.dump();
     auto err = error_of(f.pools.delete_pool("pool01.contoso.com"));
     INFO(err);
@@ -1364,4 +1370,94 @@ TEST_CASE("topology delete of an unknown topology fails naming it and writes not
     CHECK(error_of(f.topologies.remove("pool09.contoso.com")) ==
           "POOL: no topology 'pool09.contoso.com.' ('pooldnsctl topology show' lists them)");
     CHECK(f.dump() == before);
+}
+
+// --- web services FQDNs and their VIPs; breaches told apart by what they are about ---
+
+TEST_CASE("a web services FQDN pointed at a server instead of the VIP is refused") {
+    Fixture f;
+    must(f.topologies.create(frontend()));
+    auto before = f.dump();
+    auto err = error_of(f.zones.replace_record("contoso.com", "web-int", "300", "A", "192.0.2.11"));
+    INFO(err);
+    CHECK(err ==
+          "this edit would break the DNS load-balancing rules; nothing was changed:\n  topology pool01.contoso.com.: "
+          "the internal web services FQDN 'web-int.contoso.com.' resolves to 192.0.2.11, where no VIP of pool "
+          "'pool01.contoso.com.' listens (its VIPs listen on 192.0.2.100, 198.51.100.100); web services traffic must "
+          "reach the members through the VIP: point it at the VIP ('pooldnsctl record replace contoso.com. "
+          "web-int.contoso.com. 300 A VIP-ADDRESS')");
+    CHECK(f.dump() == before);
+    // A second address beside the VIP's is refused the same way.
+    CHECK(error_of(f.zones.add_record("contoso.com", "web-int", "300", "A", "192.0.2.12"))
+              .find("resolves to 192.0.2.12, where no VIP") != std::string::npos);
+    CHECK(f.dump() == before);
+}
+
+TEST_CASE("deleting the last VIP on a web services FQDN's address is refused, one of several is not") {
+    Fixture f;
+    must(f.topologies.create(frontend()));
+    must(f.vips.delete_vip("pool01-int-http"));  // pool01-int-https still listens on 192.0.2.100
+    auto before = f.dump();
+    auto err = error_of(f.vips.delete_vip("pool01-int-https"));
+    INFO(err);
+    CHECK(err.find("the internal web services FQDN 'web-int.contoso.com.' resolves to 192.0.2.100, where no VIP of "
+                   "pool 'pool01.contoso.com.' listens (its VIPs listen on 198.51.100.100)") != std::string::npos);
+    CHECK(f.dump() == before);
+}
+
+TEST_CASE("a topology is not laid out over address records left at its web services FQDN") {
+    Fixture f;
+    must(f.zones.add_record("contoso.com", "web-int", "300", "A", "192.0.2.99"));
+    auto before = f.dump();
+    auto err = error_of(f.topologies.create(frontend()));
+    CHECK(err == "--web-internal: zone contoso.com. already has A records at 'web-int.contoso.com.'; delete them first "
+                 "('pooldnsctl record delete contoso.com. web-int.contoso.com. A') or choose another name");
+    CHECK(f.dump() == before);
+}
+
+TEST_CASE("a breach already there does not block an edit that only changes its message") {
+    Fixture f;
+    must(f.topologies.create(frontend()));
+    // Behind pooldnsctl's back: the web services FQDN loses its record, and the
+    // message suggests the VIP's address; deleting one VIP changes that suggestion.
+    f.db.exec("DELETE FROM records WHERE owner = 'web-ext.contoso.com.'");
+    auto first = deployment_problems(f.db);
+    REQUIRE(first.size() == 1);
+    CHECK(first[0].message.find("listen on 192.0.2.100, 198.51.100.100)") != std::string::npos);
+    must(f.vips.delete_vip("pool01-ext-http"));
+    must(f.vips.delete_vip("pool01-ext-https"));
+    auto now = deployment_problems(f.db);
+    REQUIRE(now.size() == 1);
+    CHECK(now[0].message != first[0].message);  // same breach, other words: the edits went through
+}
+
+TEST_CASE("topology edge refuses an external address that is the server's INTERNAL one, naming the field") {
+    Fixture f;
+    TopologySpec spec = edge();
+    spec.servers = {"e01,e01.contoso.com,10.0.0.21,10.0.0.21,203.0.113.22,203.0.113.23"};
+    auto before = f.dump();
+    CHECK(error_of(f.topologies.create(spec)) ==
+          "--server e01: ACCESS: 10.0.0.21 is the server's INTERNAL address; the external services need its external "
+          "addresses");
+    spec.servers = {"e01,e01.contoso.com,10.0.0.21,203.0.113.21,not-an-ip,203.0.113.23"};
+    CHECK(error_of(f.topologies.create(spec)) ==
+          "--server e01: WEBCONF: 'not-an-ip' is not an IPv4 or IPv6 address");
+    CHECK(f.dump() == before);
+}
+
+TEST_CASE("--sip-domain without --discovery is refused") {
+    Fixture f;
+    TopologySpec spec = frontend();
+    spec.sip_domain = "contoso.com";
+    CHECK(error_of(f.topologies.create(spec)) ==
+          "--sip-domain: only used with --discovery (the domain of the discovery records)");
+}
+
+TEST_CASE("a bare outer transaction leaves the rules to the guard of the edit inside it") {
+    Fixture f;
+    must(f.topologies.create(mediation()));
+    must(f.pools.remove_member("med.contoso.com", "med02"));
+    Transaction tx(f.db);
+    CHECK(error_of(f.pools.remove_member("med.contoso.com", "med01")).find("has no members left") !=
+          std::string::npos);
 }

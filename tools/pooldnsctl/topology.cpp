@@ -134,8 +134,12 @@ void print_topology(const TopologyInfo& t) {
             for (const auto& r : t.records) {
                 if (r.owner == n.fqdn) addresses.push_back(rdata_to_text(r));
             }
-            fmt::print("  {:<24} {}  hardware load balancer: {}\n", role_title(n.role), n.fqdn,
-                       addresses.empty() ? "MISSING" : join(addresses, ", "));
+            if (addresses.empty()) {
+                fmt::print("  {:<24} {}  MISSING: neither a pool nor address records\n", role_title(n.role), n.fqdn);
+            } else {
+                fmt::print("  {:<24} {}  hardware load balancer: {}\n", role_title(n.role), n.fqdn,
+                           join(addresses, ", "));
+            }
             continue;
         }
         std::size_t up = 0, enabled = 0;
