@@ -444,6 +444,17 @@ printf '%s\n' "$OUT" | grep -Eq '^ +fe03 +fe03\.contoso\.com\. +127\.0\.0\.13 +e
     fail "topology show: fe03 not shown down:
 $OUT"
 
+check "a pool with nobody up says that its all-down policy answers every member (the Director: no listener)"
+for _ in $(seq 50); do
+    run "$PDC" --db "$DB" status "dir01.$Z"
+    case "$OUT" in *"answering 0 of 1"*) break ;; esac
+    sleep 0.1
+done
+expect_in "$OUT" "answering 0 of 1 (all down: policy 'all' answers every enabled member)" "status dir01 all down"
+run "$PDC" --db "$DB" topology show "dir01.$Z"
+expect_in "$OUT" "answering 0 of 1 (all down: policy 'all' answers every enabled member)" "topology show dir01 all down"
+expect_answer "dir01.$Z" A 127.0.0.21
+
 # ==== C. the web services VIPs ====
 
 # http_get OUTFILE URL NAME PORT ADDR [CURL-ARGS...]: curl through --resolve; headers and body in OUTFILE.

@@ -158,8 +158,16 @@ void print_text(const std::vector<PoolInfo>& pools, const std::vector<VipStatus>
                 const std::optional<CheckerInfo>& checker) {
     if (pools.empty()) fmt::print("no pools ('pooldnsctl pool add' creates one)\n");
     for (const auto& pool : pools) {
-        fmt::print("{} {}: answering {} of {}\n", pool.fqdn, pool_settings_text(pool), answering_count(pool),
-                   pool.members.size());
+        // Nobody up: the all-down policy decides what DNS answers.
+        std::size_t enabled = static_cast<std::size_t>(std::count_if(
+            pool.members.begin(), pool.members.end(), [](const MemberInfo& m) { return m.admin == AdminState::Enabled; }));
+        std::string all_down;
+        if (answering_count(pool) == 0 && enabled > 0) {
+            all_down = pool.all_down == "all" ? " (all down: policy 'all' answers every enabled member)"
+                                              : fmt::format(" (all down: policy '{}')", pool.all_down);
+        }
+        fmt::print("{} {}: answering {} of {}{}\n", pool.fqdn, pool_settings_text(pool), answering_count(pool),
+                   pool.members.size(), all_down);
         if (pool.members.empty()) {
             fmt::print("  (no members)\n");
             continue;
