@@ -54,6 +54,11 @@ std::optional<ZoneRef> containing_zone(const Database& db, std::string_view name
     return best;
 }
 
+std::string with_article(std::uint16_t type) {
+    std::string t = type_to_text(type);
+    return (t[0] == 'A' ? "an " : "a ") + t;
+}
+
 void audit(const Database& db, std::string_view command, std::string_view action, std::string_view object,
            std::string_view detail) {
     auto st = db.prepare("INSERT INTO audit (command, action, object, detail) VALUES (?, ?, ?, ?)");

@@ -66,6 +66,9 @@ struct ZoneRef {
 // The deepest zone we serve that contains `name` (absolute, lower case).
 std::optional<ZoneRef> containing_zone(const Database& db, std::string_view name);
 
+// A record type with its article, for messages: "an A", "a CNAME".
+std::string with_article(std::uint16_t type);
+
 void audit(const Database& db, std::string_view command, std::string_view action, std::string_view object,
            std::string_view detail);
 

@@ -62,12 +62,6 @@ std::optional<std::string> delegation_above(const Database& db, const ZoneRef& z
     return std::nullopt;
 }
 
-// "an A", "a CNAME".
-std::string with_article(std::uint16_t type) {
-    std::string t = type_to_text(type);
-    return (t[0] == 'A' ? "an " : "a ") + t;
-}
-
 std::string family_name(std::uint16_t type) { return type == kTypeA ? "IPv4" : "IPv6"; }
 
 std::uint16_t address_type(std::string_view canonical) { return canonical.find(':') == std::string_view::npos ? kTypeA : kTypeAaaa; }

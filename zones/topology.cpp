@@ -9,8 +9,6 @@
 
 #include <fmt/format.h>
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <array>
 #include <set>
@@ -57,11 +55,6 @@ std::string answered_as(const Database& db, std::string_view fqdn) {
     return kind;
 }
 
-std::string with_article(std::uint16_t type) {
-    std::string t = type_to_text(type);
-    return (t[0] == 'A' ? "an " : "a ") + t;
-}
-
 struct StoredTopology {
     std::int64_t id = 0;
     std::string fqdn;
@@ -98,15 +91,11 @@ std::vector<std::string> address_records(const Database& db, std::string_view fq
     std::vector<std::string> out;
     auto zone = containing_zone(db, fqdn);
     if (!zone) return out;
-    auto st = db.prepare("SELECT rdata FROM records WHERE zone_id = ? AND owner = ? AND type IN (1, 28)");
+    auto st = db.prepare("SELECT type, rdata FROM records WHERE zone_id = ? AND owner = ? AND type IN (1, 28)");
     st.bind_all(zone->id, fqdn);
     while (st.step()) {
-        auto rdata = st.column_blob_view(0);
-        char text[INET6_ADDRSTRLEN] = {};
-        if (rdata.size() == 4 || rdata.size() == 16) {
-            inet_ntop(rdata.size() == 4 ? AF_INET : AF_INET6, rdata.data(), text, sizeof text);
-            out.emplace_back(text);
-        }
+        Record rec{std::string(fqdn), static_cast<std::uint16_t>(st.column_int(0)), 0, st.column_blob(1)};
+        out.push_back(rdata_to_text(rec));
     }
     return out;
 }
@@ -117,9 +106,7 @@ std::vector<std::string> vip_addresses(const Database& db, std::string_view pool
     auto st = db.prepare("SELECT v.listen FROM vips v JOIN pools p ON p.id = v.pool_id WHERE p.fqdn = ? ORDER BY v.id");
     st.bind(1, pool);
     while (st.step()) {
-        std::string listen = st.column_text(0);
-        std::string host = listen.substr(0, listen.rfind(':'));
-        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+        std::string host = listen_address(st.column_text_view(0));
         if (std::find(out.begin(), out.end(), host) == out.end()) out.push_back(host);
     }
     return out;
@@ -345,20 +332,25 @@ struct ServerArg {
     std::vector<std::string> addresses;  // canonical: ADDR, or INTERNAL, ACCESS, WEBCONF, AV
 };
 
+// "a,b,,c" -> {"a", "b", "", "c"}: the comma-separated fields of an option.
+std::vector<std::string> split_commas(const std::string& text) {
+    std::vector<std::string> fields;
+    std::size_t start = 0;
+    while (true) {
+        auto comma = text.find(',', start);
+        fields.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (comma == std::string::npos) return fields;
+        start = comma + 1;
+    }
+}
+
 Result<std::vector<ServerArg>> parse_servers(const TopologySpec& spec) {
     bool edge = spec.kind == TopologyKind::Edge;
     std::string_view shape = edge ? "NAME,HOST,INTERNAL,ACCESS,WEBCONF,AV" : "NAME,HOST,ADDR";
     if (spec.servers.empty()) return Error{fmt::format("--server: a pool needs at least one server ({})", shape)};
     std::vector<ServerArg> out;
     for (const auto& text : spec.servers) {
-        std::vector<std::string> fields;
-        std::size_t start = 0;
-        while (true) {
-            auto comma = text.find(',', start);
-            fields.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-            if (comma == std::string::npos) break;
-            start = comma + 1;
-        }
+        auto fields = split_commas(text);
         if (fields.size() != (edge ? 6u : 3u) ||
             std::any_of(fields.begin(), fields.end(), [](const std::string& f) { return f.empty(); })) {
             return Error{fmt::format("--server: '{}' must be {}", text, shape)};
@@ -397,19 +389,15 @@ Result<std::string> name_arg(const std::optional<std::string>& text, std::string
 Result<std::array<std::string, 4>> ports_arg(const std::optional<std::string>& text, std::string_view what,
                                              std::array<std::string, 4> fallback) {
     if (!text) return fallback;
+    auto fields = split_commas(*text);
+    if (fields.size() != 4) {
+        return Error{fmt::format("{}: '{}' must be four ports: HTTPS,HTTP,EXTERNAL_HTTPS,EXTERNAL_HTTP", what, *text)};
+    }
     std::array<std::string, 4> out;
-    std::size_t start = 0;
     for (std::size_t i = 0; i < 4; ++i) {
-        auto comma = text->find(',', start);
-        if ((i < 3) == (comma == std::string::npos)) {
-            return Error{fmt::format("{}: '{}' must be four ports: HTTPS,HTTP,EXTERNAL_HTTPS,EXTERNAL_HTTP", what,
-                                     *text)};
-        }
-        std::string port = text->substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        auto n = parse_whole(port, what, 1, 65535);
+        auto n = parse_whole(fields[i], what, 1, 65535);
         if (!n) return n.error();
         out[i] = std::to_string(*n);
-        start = comma + 1;
     }
     return out;
 }
@@ -660,19 +648,15 @@ Result<TopologyReport> TopologyStore::create(const TopologySpec& spec_in) {
             auto addr = canonical_address(*spec.internal_hlb, "--internal-hlb");
             if (!addr) return addr.error();
             internal_hlb = *addr;
-            const std::string& text = *spec.external_hlb;
-            std::size_t start = 0;
+            auto fields = split_commas(*spec.external_hlb);
+            if (fields.size() != 3) {
+                return Error{fmt::format("--external-hlb: '{}' must be ACCESS_ADDR,WEBCONF_ADDR,AV_ADDR",
+                                         *spec.external_hlb)};
+            }
             for (std::size_t i = 0; i < 3; ++i) {
-                auto comma = text.find(',', start);
-                if ((i < 2) == (comma == std::string::npos)) {
-                    return Error{fmt::format("--external-hlb: '{}' must be ACCESS_ADDR,WEBCONF_ADDR,AV_ADDR", text)};
-                }
-                auto e = canonical_address(text.substr(start, comma == std::string::npos ? std::string::npos
-                                                                                        : comma - start),
-                                           "--external-hlb");
+                auto e = canonical_address(fields[i], "--external-hlb");
                 if (!e) return e.error();
                 external_hlb[i] = *e;
-                start = comma + 1;
             }
         }
     }

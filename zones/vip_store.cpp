@@ -587,6 +587,12 @@ Result<std::string> canonical_listen(std::string_view text, std::string_view wha
     return fmt::format("{}:{}", *address, *number);
 }
 
+std::string listen_address(std::string_view canonical) {
+    auto host = canonical.substr(0, canonical.rfind(':'));
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    return std::string(host);
+}
+
 Result<VipInfo> VipStore::add_vip(const VipSpec& spec) {
     if (auto s = valid_object_name(spec.name); !s) return s.error();
     if (!spec.listen) return Error{"--listen: a VIP needs ADDR:PORT to listen on"};

@@ -141,5 +141,8 @@ private:
 // "192.0.2.1:443", "[2001:db8::1]:443": ADDR:PORT in the canonical form VIPs
 // store; IPv6 addresses must be bracketed. Errors name `what`.
 Result<std::string> canonical_listen(std::string_view text, std::string_view what);
+// The address part of a canonical listen string: "192.0.2.1:443" -> "192.0.2.1",
+// "[2001:db8::1]:443" -> "2001:db8::1".
+std::string listen_address(std::string_view canonical);
 
 }  // namespace pooldns

@@ -57,6 +57,15 @@ Result<pooldns::Database> open_for_edit(const Cli& cli) {
     return pooldns::Database::open(cli.db_path, pooldns::OpenMode::ReadWrite);
 }
 
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) out += separator;
+        out += item;
+    }
+    return out;
+}
+
 std::string json_string(std::string_view s) {
     std::string out = "\"";
     for (unsigned char c : s) {
@@ -77,13 +86,16 @@ std::string json_string(std::string_view s) {
     return out + "\"";
 }
 
+std::string record_json(const pooldns::Record& r) {
+    return fmt::format("{{\"name\": {}, \"ttl\": {}, \"type\": {}, \"rdata\": {}}}", json_string(r.owner), r.ttl,
+                       json_string(pooldns::type_to_text(r.type)), json_string(pooldns::rdata_to_text(r)));
+}
+
 void print_records_json(const std::vector<pooldns::Record>& records) {
     fmt::print("[");
     bool first = true;
     for (const auto& r : records) {
-        fmt::print("{}\n  {{\"name\": {}, \"ttl\": {}, \"type\": {}, \"rdata\": {}}}", first ? "" : ",",
-                   json_string(r.owner), r.ttl, json_string(pooldns::type_to_text(r.type)),
-                   json_string(pooldns::rdata_to_text(r)));
+        fmt::print("{}\n  {}", first ? "" : ",", record_json(r));
         first = false;
     }
     fmt::print("{}]\n", records.empty() ? "" : "\n");

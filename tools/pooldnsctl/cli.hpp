@@ -66,7 +66,10 @@ int fail(const Cli& cli, const pooldns::Error& error, int code = kExitFailed);
 int usage_error(const Cli& cli, std::string_view message, std::string_view usage);
 
 std::string json_string(std::string_view s);
-// A JSON array of {name, ttl, type, rdata}.
+// The items with `separator` between them.
+std::string join(const std::vector<std::string>& items, std::string_view separator);
+// {name, ttl, type, rdata}; print_records_json prints an array of them.
+std::string record_json(const pooldns::Record& record);
 void print_records_json(const std::vector<pooldns::Record>& records);
 
 // Prints rows as columns separated by two spaces, each as wide as its widest
@@ -98,6 +101,13 @@ std::string pool_type_text(const pooldns::PoolInfo& pool);
 std::string pool_settings_text(const pooldns::PoolInfo& pool);
 // The pool's settings as JSON members (no braces, no members list): "\"fqdn\": ..., ...".
 std::string pool_settings_json(const pooldns::PoolInfo& pool);
+
+// Shared by status and topology (defined in status.cpp).
+// A member is in the answers: enabled, and up or unchecked.
+bool member_answering(const pooldns::PoolInfo& pool, const pooldns::MemberInfo& m);
+std::size_t answering_count(const pooldns::PoolInfo& pool);
+// " (all down: policy 'all' answers every enabled member)" when nobody is up, else "".
+std::string all_down_note(const pooldns::PoolInfo& pool);
 
 // Shared by vip and status (defined in vip.cpp).
 // "http" or "https".

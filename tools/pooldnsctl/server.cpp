@@ -19,15 +19,6 @@ constexpr std::string_view kUsage =
     "       pooldnsctl server drain NAME    (out of every pool's answers, host record still served)\n"
     "       pooldnsctl server block NAME    (out of every pool's answers and its host record hidden)";
 
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-    std::string out;
-    for (const auto& item : items) {
-        if (!out.empty()) out += separator;
-        out += item;
-    }
-    return out;
-}
-
 std::string json_array(const std::vector<std::string>& items) {
     std::string out = "[";
     for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + json_string(items[i]);

@@ -8,9 +8,30 @@
 
 namespace pooldnsctl {
 
-namespace {
-
 using namespace pooldns;
+
+// A member is in the answers when its server is enabled and it is not down;
+// unknown counts as up (the server starts from it so), and an unchecked pool
+// has every enabled member up.
+bool member_answering(const PoolInfo& pool, const MemberInfo& m) {
+    return m.admin == AdminState::Enabled && (pool.check.empty() || m.health != "down");
+}
+
+std::size_t answering_count(const PoolInfo& pool) {
+    return static_cast<std::size_t>(std::count_if(pool.members.begin(), pool.members.end(),
+                                                  [&](const MemberInfo& m) { return member_answering(pool, m); }));
+}
+
+std::string all_down_note(const PoolInfo& pool) {
+    bool any_enabled = std::any_of(pool.members.begin(), pool.members.end(),
+                                   [](const MemberInfo& m) { return m.admin == AdminState::Enabled; });
+    if (answering_count(pool) > 0 || !any_enabled) return "";
+    // Nobody up: the all-down policy decides what DNS answers.
+    return pool.all_down == "all" ? " (all down: policy 'all' answers every enabled member)"
+                                  : fmt::format(" (all down: policy '{}')", pool.all_down);
+}
+
+namespace {
 
 constexpr std::string_view kUsage = "status [POOL]";
 
@@ -18,12 +39,6 @@ constexpr std::string_view kUsage = "status [POOL]";
 // The VIP's counters are written at the same pace and judged alike.
 constexpr double kHeartbeatDeadS = 5.0;
 
-// A member is in the answers when its server is enabled and it is not down;
-// unknown counts as up (the server starts from it so), and an unchecked pool
-// has every enabled member up.
-bool answering(const PoolInfo& pool, const MemberInfo& m) {
-    return m.admin == AdminState::Enabled && (pool.check.empty() || m.health != "down");
-}
 
 // The checker should have probed within three intervals plus a timeout.
 bool stale(const PoolInfo& pool, const MemberInfo& m) {
@@ -33,10 +48,6 @@ bool stale(const PoolInfo& pool, const MemberInfo& m) {
     return *age * 1000.0 > 3.0 * pool.interval_ms + pool.timeout_ms + 2000.0;
 }
 
-std::size_t answering_count(const PoolInfo& pool) {
-    return static_cast<std::size_t>(std::count_if(pool.members.begin(), pool.members.end(),
-                                                  [&](const MemberInfo& m) { return answering(pool, m); }));
-}
 
 std::string result_text(const MemberInfo& m) {
     if (m.last_result.empty() && !m.last_latency_ms) return "-";
@@ -158,16 +169,8 @@ void print_text(const std::vector<PoolInfo>& pools, const std::vector<VipStatus>
                 const std::optional<CheckerInfo>& checker) {
     if (pools.empty()) fmt::print("no pools ('pooldnsctl pool add' creates one)\n");
     for (const auto& pool : pools) {
-        // Nobody up: the all-down policy decides what DNS answers.
-        std::size_t enabled = static_cast<std::size_t>(std::count_if(
-            pool.members.begin(), pool.members.end(), [](const MemberInfo& m) { return m.admin == AdminState::Enabled; }));
-        std::string all_down;
-        if (answering_count(pool) == 0 && enabled > 0) {
-            all_down = pool.all_down == "all" ? " (all down: policy 'all' answers every enabled member)"
-                                              : fmt::format(" (all down: policy '{}')", pool.all_down);
-        }
         fmt::print("{} {}: answering {} of {}{}\n", pool.fqdn, pool_settings_text(pool), answering_count(pool),
-                   pool.members.size(), all_down);
+                   pool.members.size(), all_down_note(pool));
         if (pool.members.empty()) {
             fmt::print("  (no members)\n");
             continue;
@@ -212,7 +215,7 @@ void print_json(const std::vector<PoolInfo>& pools, const std::vector<VipStatus>
                 text_or_null(m.probe_address), m.weight, json_string(admin_state_name(m.admin)), json_string(m.health),
                 text_or_null(m.since), text_or_null(m.last_probe_at), text_or_null(m.last_result),
                 m.last_latency_ms ? fmt::format("{}", *m.last_latency_ms) : std::string("null"), stale(pool, m),
-                answering(pool, m));
+                member_answering(pool, m));
         }
         fmt::print("{}]}}", pool.members.empty() ? "" : "\n  ");
     }

@@ -32,12 +32,6 @@ constexpr std::string_view kUsage =
     "       pooldnsctl topology check\n"
     "       pooldnsctl topology delete POOL   (forgets the topology; its pools, servers, VIPs and records stay)";
 
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-    std::string out;
-    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? std::string(separator) : "") + items[i];
-    return out;
-}
-
 std::string problems_json(const std::vector<Problem>& problems) {
     std::string out = "[";
     for (std::size_t i = 0; i < problems.size(); ++i) {
@@ -45,10 +39,6 @@ std::string problems_json(const std::vector<Problem>& problems) {
                            json_string(problems[i].message));
     }
     return out + "]";
-}
-
-bool member_answering(const PoolInfo& pool, const MemberInfo& m) {
-    return m.admin == AdminState::Enabled && (pool.check.empty() || m.health != "down");
 }
 
 std::string topology_json(const TopologyInfo& t) {
@@ -89,12 +79,7 @@ std::string topology_json(const TopologyInfo& t) {
         json_string(t.fqdn), json_string(topology_kind_name(t.kind)), json_string(t.created_at), names, pools, vips,
         [&] {
             std::string out = "[";
-            for (std::size_t i = 0; i < t.records.size(); ++i) {
-                const auto& r = t.records[i];
-                out += fmt::format("{}{{\"name\": {}, \"ttl\": {}, \"type\": {}, \"rdata\": {}}}", i ? ", " : "",
-                                   json_string(r.owner), r.ttl, json_string(type_to_text(r.type)),
-                                   json_string(rdata_to_text(r)));
-            }
+            for (std::size_t i = 0; i < t.records.size(); ++i) out += (i ? ", " : "") + record_json(t.records[i]);
             return out + "]";
         }(),
         problems_json(t.problems));
@@ -142,19 +127,9 @@ void print_topology(const TopologyInfo& t) {
             }
             continue;
         }
-        std::size_t up = 0, enabled = 0;
-        for (const auto& m : pool->members) {
-            up += member_answering(*pool, m) ? 1 : 0;
-            enabled += m.admin == AdminState::Enabled ? 1 : 0;
-        }
-        // Nobody up: the all-down policy decides what DNS answers.
-        std::string all_down;
-        if (up == 0 && enabled > 0) {
-            all_down = pool->all_down == "all" ? " (all down: policy 'all' answers every enabled member)"
-                                               : fmt::format(" (all down: policy '{}')", pool->all_down);
-        }
         fmt::print("  {:<24} {}  DNS load balanced, check {}, answering {} of {}{}\n", role_title(n.role), n.fqdn,
-                   pool->check.empty() ? "none" : pool->check, up, pool->members.size(), all_down);
+                   pool->check.empty() ? "none" : pool->check, answering_count(*pool), pool->members.size(),
+                   all_down_note(*pool));
         std::vector<std::vector<std::string>> rows;
         for (const auto& m : pool->members) {
             rows.push_back({m.server, m.host, m.address, std::string(admin_state_name(m.admin)),
