@@ -5,11 +5,13 @@
 #include "pooldns/ldns_ptr.hpp"
 #include "pooldns/pool_store.hpp"
 #include "pooldns/store.hpp"
+#include "pooldns/vip_store.hpp"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <string_view>
 #include <map>
@@ -136,8 +138,9 @@ Result<EngineSettings> parse_settings(const std::vector<std::pair<std::string, s
             auto n = number(key, value, 0, 1);
             if (!n) return n.error();
             s.query_log = *n == 1;
-        } else if (key == "vip_cookie_secret") {
-            if (value.size() != 32 || !std::all_of(value.begin(), value.end(), ::isxdigit)) {
+        } else if (key == kVipCookieSecretKey) {
+            if (value.size() != 32 ||
+                !std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isxdigit(c) != 0; })) {
                 return Error{fmt::format("setting {}: expected 32 hex digits", key)};
             }
             // SipHash takes a 64-bit seed here: fold the two halves into it.

@@ -608,7 +608,12 @@ public:
             error = fmt::format("backend address '{}' is not an IP address", member_->info.address);
             return false;
         }
-        if (vip_->cfg.backend_tls && vip_->backend_ctx) {
+        if (vip_->cfg.backend_tls && !vip_->backend_ctx) {
+            // Never fall back to plaintext to a member the operator asked to reach over TLS.
+            error = "backend TLS context could not be loaded (see vip_backend_tls_failed)";
+            return false;
+        }
+        if (vip_->cfg.backend_tls) {
             const std::string& sni = vip_->cfg.backend_sni.empty() ? member_->info.host : vip_->cfg.backend_sni;
             tls_ = TlsChannel::connect(vip_->backend_ctx.get(), sni);
             if (!tls_) {
@@ -758,7 +763,6 @@ private:
     void on_request_head(const HttpHead& head);
     void forward_request_body(std::span<const std::uint8_t> body);
     void on_request_done();
-    bool dispatch();  // picks a member and sends the head; false: a local reply went out
     bool open_backend(const std::shared_ptr<BackendRuntime>& member, std::string& error);
     void on_response_head(BackendConn& b, const HttpHead& head);
     void forward_response_body(std::span<const std::uint8_t> body);
