@@ -61,8 +61,10 @@ def alive(pid):
         return False
 
 
-def main():
-    build = os.path.abspath(sys.argv[1])
+def session(build, stop):
+    """Runs the demo until it serves; `stop` is "ctrl-c" (SIGINT to its process
+    group, as a terminal sends it: every process gets it) or "term" (SIGTERM to
+    the demo script alone: only its own clean-up can stop what it started)."""
     port = free_udp_tcp_port()
     with tempfile.TemporaryDirectory(prefix="pooldns-demo-") as tmp:
         env = dict(os.environ, POOLDNS_DEMO_BUILD=build, POOLDNS_DEMO_PORT=str(port), POOLDNS_DEMO_DIR=tmp)
@@ -83,6 +85,21 @@ def main():
             check("serving (demo pid" in text, "the demo reaches 'serving' within 90 s")
             if "serving (demo pid" not in text:
                 print(text[-4000:])
+                return
+            with open(os.path.join(tmp, "pids")) as f:
+                pids = [int(p) for p in f.read().split()]
+            check(len(pids) == 18 and all(alive(p) for p in pids), f"the demo's {len(pids)} processes are running")
+            if stop == "term":
+                demo.send_signal(signal.SIGTERM)
+                try:
+                    code = demo.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    code = None
+                check(code == 143, f"SIGTERM to the demo script ends it (exit {code}, expected 143)")
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline and any(alive(p) for p in pids):
+                    time.sleep(0.1)
+                check(not any(alive(p) for p in pids), "the demo's clean-up stopped everything it started")
                 return
             # What the demo says it shows, asked again by a client of our own.
             # The demo has just re-enabled fe02; the server takes an edit within a second.
@@ -106,16 +123,13 @@ def main():
             check(sorted(shown) == ["127.0.0.21", "127.0.0.22"], f"the demo prints pool01 without fe03: {shown}")
             for needle in ("Set-Cookie: MS-WSMAN=", "rules: ok", "-> 200 OK"):
                 check(needle in text, f"the demo's output shows {needle!r}")
-            with open(os.path.join(tmp, "pids")) as f:
-                pids = [int(p) for p in f.read().split()]
-            check(len(pids) == 18 and all(alive(p) for p in pids), f"the demo's {len(pids)} processes are running")
             # Ctrl-C: SIGINT to the whole foreground process group.
             os.killpg(demo.pid, signal.SIGINT)
             try:
                 code = demo.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 code = None
-            check(code is not None, f"Ctrl-C ends the demo (exit {code})")
+            check(code == 130, f"Ctrl-C ends the demo (exit {code}, expected 130)")
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline and any(alive(p) for p in pids):
                 time.sleep(0.1)
@@ -136,6 +150,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    build_dir = os.path.abspath(sys.argv[1])
+    session(build_dir, "ctrl-c")
+    session(build_dir, "term")
     print(f"demo_test: {failures} failure(s)")
     sys.exit(1 if failures else 0)

@@ -77,8 +77,9 @@ header=$(printf '%s\n' "$OUT" | head -n1)
 expect_in "$OUT" "web-ext   192.0.2.101:4443" "vip list: web-ext"
 expect_in "$OUT" "port 443 tls sni web.contoso.com ca" "vip list: web-ext's backend"
 expect_in "$OUT" "cookie SFB_SESSION HttpOnly Secure" "vip list: web-ext's cookie"
-expect_in "$OUT" "idle 900s header 2.5s connect 5s response 120s" "vip list: web-int's timeouts"
-expect_in "$OUT" "conns 20000 line 8KiB header 64KiB fields 100 body 4GiB" "vip list: web-int's limits"
+web_int_row=$(printf '%s\n' "$OUT" | grep '^web-int ')
+expect_in "$web_int_row" "idle 900s header 2.5s connect 5s response 120s" "vip list: web-int's timeouts"
+expect_in "$web_int_row" "conns 20000 line 8KiB header 64KiB fields 100 body 4GiB" "vip list: web-int's limits"
 cols=$(printf '%s\n' "$OUT" | awk '{ print index($0, $2) }' | sort -u | wc -l)
 [ "$cols" -eq 1 ] || fail "vip list is not aligned:
 $OUT"
@@ -89,6 +90,8 @@ check "vip set: only the options given change; certificates are replaced as a li
 ok "vip set web-int" vip set web-int --tls-cert certs/ec.pem --tls-key certs/ec.key --persist source
 expect_in "$OUT" "changed vip web-int: https 192.0.2.100:443 -> pool01.contoso.com. port 4443 over TLS, backends not verified, persist source" "vip set web-int"
 [ "$(sqlite3 "$DB" "SELECT count(*) FROM vip_certs")" = 0 ] || fail "vip set kept the old SNI certificate"
+run "$PDC" --db "$DB" --json vip list
+json "vip set replaced the certificate list" '[v["certs"] for v in d if v["name"] == "web-int"] == [[{"cert": "'"$CERTS"'/ec.pem", "key": "'"$CERTS"'/ec.key"}]]'
 ok "vip set --json --backend-tls off" --json vip set web-ext --backend-tls off --max-connections 200
 json "vip set --backend-tls off" 'd["backend_tls"] is False and d["backend_sni"] is None and d["backend_ca"] is None and d["max_connections"] == 200 and d["cookie_name"] == "SFB_SESSION" and d["max_body_bytes"] == 1048576'
 ok "vip set --backend-tls on" --json vip set web-ext --backend-tls on --backend-sni web.contoso.com

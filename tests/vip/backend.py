@@ -354,13 +354,16 @@ def main():
         s.listen(1024)
         listeners.append(s)
 
-    stopping = threading.Event()
+    # A plain flag, not a threading.Event: a second signal arriving while the
+    # first handler is inside Event.set() would deadlock on its lock (as in
+    # tests/probes/backend.py).
+    stopping = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stopping.set())
+        signal.signal(sig, lambda *_: stopping.append(True))
 
     def accept_loop(listener):
         listener.settimeout(0.2)
-        while not stopping.is_set():
+        while not stopping:
             try:
                 conn, peer = listener.accept()
             except socket.timeout:
@@ -373,7 +376,9 @@ def main():
     for s in listeners:
         threading.Thread(target=accept_loop, args=(s,), daemon=True).start()
     emit("ready " + " ".join(str(s.getsockname()[1]) for s in listeners))
-    stopping.wait(args.max_seconds)
+    deadline = time.monotonic() + args.max_seconds
+    while not stopping and time.monotonic() < deadline:
+        time.sleep(0.1)
     sys.stdout.flush()
     # Connection threads may sit in recv(); leave without waiting for them.
     os._exit(0)
