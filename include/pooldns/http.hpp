@@ -201,4 +201,40 @@ private:
     Chunk chunk_ = Chunk::Size;
 };
 
+// ASCII case-insensitive equality, for field names and tokens (no locale).
+inline bool equals_ci(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; };
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (lower(a[i]) != lower(b[i])) return false;
+    }
+    return true;
+}
+
+// Optional whitespace (SP, HTAB) removed from both ends.
+inline std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// A comma-separated field value (RFC 9110 section 5.6.1): elements come trimmed
+// and may be empty.
+struct FieldList {
+    std::string_view rest;
+    bool done = false;
+
+    std::optional<std::string_view> next() {
+        if (done) return std::nullopt;
+        const auto comma = rest.find(',');
+        if (comma == std::string_view::npos) {
+            done = true;
+            return trim_ows(rest);
+        }
+        const auto element = trim_ows(rest.substr(0, comma));
+        rest.remove_prefix(comma + 1);
+        return element;
+    }
+};
+
 }  // namespace pooldns::vip

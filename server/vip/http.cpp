@@ -55,39 +55,7 @@ bool all_of(std::string_view s, Pred pred) {
     return std::all_of(s.begin(), s.end(), [&](char c) { return pred(static_cast<unsigned char>(c)); });
 }
 
-bool equals_ci(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; };
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-// A comma-separated field value (RFC 9110 section 5.6.1): elements come trimmed
-// and may be empty.
-struct List {
-    std::string_view rest;
-    bool done = false;
-
-    std::optional<std::string_view> next() {
-        if (done) return std::nullopt;
-        const auto comma = rest.find(',');
-        if (comma == std::string_view::npos) {
-            done = true;
-            return trim(rest);
-        }
-        const auto element = trim(rest.substr(0, comma));
-        rest.remove_prefix(comma + 1);
-        return element;
-    }
-};
+using List = FieldList;
 
 // uri-host [":" port] (RFC 9110 section 7.2): an IP literal in brackets, or
 // reg-name / IPv4 characters. Anything a backend could read as a path, user
@@ -356,7 +324,7 @@ std::optional<HttpError> HttpParser::field_line(std::string_view line, std::size
     const auto raw = line.substr(colon + 1);
     if (!all_of(raw, is_field_char)) return bad("invalid character in a field value");
     if (slices_.size() >= limits_.header_count) return HttpError{431, "too many header fields"};
-    const auto value = trim(raw);
+    const auto value = trim_ows(raw);
     const Slice value_slice{at + static_cast<std::size_t>(value.data() - line.data()), value.size()};
     slices_.push_back({Slice{at, colon}, value_slice});
 

@@ -56,25 +56,12 @@ enum PauseReason : unsigned {
 thread_local std::array<char, kReadChunk> t_read_buffer;
 thread_local std::array<std::uint8_t, kReadChunk> t_plain_buffer;
 
-bool equals_ci(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-    }
-    return true;
-}
-
-// Comma-separated list elements of a field value (Connection: a, b).
+// The non-empty elements of a comma-separated field value (Connection: a, b).
 template <typename F>
 void for_each_token(std::string_view v, F&& f) {
-    while (!v.empty()) {
-        auto comma = v.find(',');
-        std::string_view t = v.substr(0, comma);
-        while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
-        while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-        if (!t.empty()) f(t);
-        if (comma == std::string_view::npos) break;
-        v.remove_prefix(comma + 1);
+    FieldList list{v};
+    while (auto t = list.next()) {
+        if (!t->empty()) f(*t);
     }
 }
 
@@ -279,6 +266,8 @@ public:
     explicit Endpoint(uv_loop_t* loop) : loop_(loop) {
         uv_tcp_init(loop, &tcp_);
         tcp_.data = this;
+        uv_timer_init(loop, &timer_);
+        timer_.data = this;
     }
     virtual ~Endpoint() = default;
     Endpoint(const Endpoint&) = delete;
@@ -398,10 +387,11 @@ public:
         out_.clear();
         if (reading_) uv_read_stop(stream());
         reading_ = false;
+        uv_timer_stop(&timer_);
         before_close();
-        ++open_handles_;
+        open_handles_ += 2;
         uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Endpoint::on_handle_closed);
-        close_extra_handles();
+        uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Endpoint::on_handle_closed);
     }
 
 protected:
@@ -410,21 +400,20 @@ protected:
     virtual void on_failure(std::string_view reason) = 0;
     virtual void on_write_error(std::string_view reason) { on_failure(reason); }
     virtual void before_close() {}
-    virtual void close_extra_handles() {}
     virtual void on_tls_established() {}
 
-    // Extra handles (timers) close with this callback too; the object is freed
-    // when the last one has closed.
+    // The socket and the timer close with this callback; the object is freed
+    // when both have closed.
     static void on_handle_closed(uv_handle_t* h) {
         auto* self = static_cast<Endpoint*>(h->data);
         if (--self->open_handles_ == 0) {
             std::unique_ptr<Endpoint> owned(self);
         }
     }
-    void register_extra_handle(uv_handle_t* h) {
-        h->data = this;
-        ++open_handles_;
-        uv_close(h, &Endpoint::on_handle_closed);
+    // The connection whose timer fired (timer_.data is the Endpoint).
+    template <typename Conn>
+    static Conn* owner_of(uv_timer_t* t) {
+        return static_cast<Conn*>(static_cast<Endpoint*>(t->data));
     }
 
     void fail(std::string_view reason) {
@@ -434,6 +423,7 @@ protected:
 
     uv_loop_t* loop_;
     uv_tcp_t tcp_{};
+    uv_timer_t timer_{};  // each kind of connection's one timer (connect/idle; header/idle/response)
     std::unique_ptr<TlsChannel> tls_;
     bool connecting_ = false;
 
@@ -593,10 +583,7 @@ private:
 class BackendConn final : public Endpoint {
 public:
     BackendConn(uv_loop_t* loop, std::shared_ptr<VipRuntime> vip, std::shared_ptr<BackendRuntime> member)
-        : Endpoint(loop), vip_(std::move(vip)), member_(std::move(member)), parser_(HttpParser::Response) {
-        uv_timer_init(loop, &timer_);
-        timer_.data = this;
-    }
+        : Endpoint(loop), vip_(std::move(vip)), member_(std::move(member)), parser_(HttpParser::Response) {}
 
     HttpParser& parser() { return parser_; }
     bool delivered() const { return delivered_; }  // a response byte arrived in the current exchange
@@ -663,7 +650,6 @@ protected:
     void on_eof() override;
     void on_failure(std::string_view reason) override;
     void before_close() override;
-    void close_extra_handles() override { register_extra_handle(reinterpret_cast<uv_handle_t*>(&timer_)); }
     // The connect timeout covers the TLS handshake too: a member that accepts
     // the TCP connection and never answers the ClientHello is a failed connect.
     void on_tls_established() override { uv_timer_stop(&timer_); }
@@ -678,13 +664,12 @@ private:
 
     static void on_connect(uv_connect_t* req, int status);
     static void on_connect_timeout(uv_timer_t* t);
-    static void on_idle_timeout(uv_timer_t* t) { static_cast<BackendConn*>(t->data)->close(); }
+    static void on_idle_timeout(uv_timer_t* t) { owner_of<BackendConn>(t)->close(); }
 
     std::shared_ptr<VipRuntime> vip_;
     std::shared_ptr<BackendRuntime> member_;
     HttpParser parser_;
     uv_connect_t connect_req_{};
-    uv_timer_t timer_{};
     ClientConn* client_ = nullptr;
     bool delivered_ = false;
 
@@ -695,10 +680,7 @@ private:
 class ClientConn final : public Endpoint {
 public:
     ClientConn(uv_loop_t* loop, std::shared_ptr<VipRuntime> vip)
-        : Endpoint(loop), vip_(std::move(vip)), parser_(HttpParser::Request, vip_->cfg.limits) {
-        uv_timer_init(loop, &timer_);
-        timer_.data = this;
-    }
+        : Endpoint(loop), vip_(std::move(vip)), parser_(HttpParser::Request, vip_->cfg.limits) {}
 
     uv_tcp_t* tcp() { return &tcp_; }
 
@@ -744,7 +726,6 @@ protected:
     void on_eof() override;
     void on_failure(std::string_view reason) override;
     void before_close() override;
-    void close_extra_handles() override { register_extra_handle(reinterpret_cast<uv_handle_t*>(&timer_)); }
 
 private:
     enum class Phase : std::uint8_t {
@@ -780,7 +761,6 @@ private:
     std::shared_ptr<VipRuntime> vip_;
     std::shared_ptr<ServerTls> server_tls_;  // the certificates this connection's session uses
     HttpParser parser_;
-    uv_timer_t timer_{};
     Timer timer_kind_ = Timer::None;
     std::uint64_t deadline_ = 0;   // when timer_kind_ trips
     std::uint64_t armed_for_ = 0;  // when the libuv timer fires (<= deadline_)
@@ -858,7 +838,7 @@ void BackendConn::on_connect(uv_connect_t* req, int status) {
 }
 
 void BackendConn::on_connect_timeout(uv_timer_t* t) {
-    auto* self = static_cast<BackendConn*>(t->data);
+    auto* self = owner_of<BackendConn>(t);
     if (self->closing()) return;
     ClientConn* c = self->client_;
     if (c) {
@@ -895,7 +875,6 @@ void BackendConn::on_failure(std::string_view reason) {
 }
 
 void BackendConn::before_close() {
-    uv_timer_stop(&timer_);
     remove_from_pool();
     if (client_) {
         ClientConn* c = client_;
@@ -932,7 +911,7 @@ void ClientConn::disarm() {
 }
 
 void ClientConn::on_timer(uv_timer_t* t) {
-    auto* self = static_cast<ClientConn*>(t->data);
+    auto* self = owner_of<ClientConn>(t);
     self->timer_armed_ = false;
     if (self->closing() || self->timer_kind_ == Timer::None) return;
     const auto& cfg = self->vip_->cfg;
@@ -1564,7 +1543,6 @@ void ClientConn::on_failure(std::string_view reason) {
 void ClientConn::before_close() {
     log(LogLevel::Debug, "vip_connection_closed", "vip={} client={}:{} phase={} eof={} requests_open={}", vip_->cfg.name,
         client_ip_, client_port_, static_cast<int>(phase_), client_eof_, backend_ ? 1 : 0);
-    uv_timer_stop(&timer_);
     if (backend_) drop_backend(false);
     if (started_ && vip_->counters.active) --vip_->counters.active;
     auto& list = vip_->proxy->clients;
