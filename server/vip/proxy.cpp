@@ -29,6 +29,7 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -692,6 +693,7 @@ public:
             client_key_ = address_key(ss);
         }
         uv_tcp_nodelay(&tcp_, 1);
+        client_index_ = vip_->proxy->clients.size();
         vip_->proxy->clients.push_back(this);
         ++vip_->counters.connections;
         ++vip_->counters.active;
@@ -761,6 +763,7 @@ private:
     std::shared_ptr<VipRuntime> vip_;
     std::shared_ptr<ServerTls> server_tls_;  // the certificates this connection's session uses
     HttpParser parser_;
+    std::size_t client_index_ = std::numeric_limits<std::size_t>::max();  // in Proxy::Impl::clients
     Timer timer_kind_ = Timer::None;
     std::uint64_t deadline_ = 0;   // when timer_kind_ trips
     std::uint64_t armed_for_ = 0;  // when the libuv timer fires (<= deadline_)
@@ -1545,10 +1548,11 @@ void ClientConn::before_close() {
         client_ip_, client_port_, static_cast<int>(phase_), client_eof_, backend_ ? 1 : 0);
     if (backend_) drop_backend(false);
     if (started_ && vip_->counters.active) --vip_->counters.active;
+    // Swap-remove by position: no search through every open connection.
     auto& list = vip_->proxy->clients;
-    auto it = std::find(list.begin(), list.end(), this);
-    if (it != list.end()) {
-        *it = list.back();
+    if (client_index_ < list.size() && list[client_index_] == this) {
+        list[client_index_] = list.back();
+        list[client_index_]->client_index_ = client_index_;
         list.pop_back();
     }
 }
