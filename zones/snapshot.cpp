@@ -841,47 +841,39 @@ Result<std::shared_ptr<const Snapshot>> load_snapshot(const Database& db, std::s
             ms.reset();
             if (auto s = builder.add_pool(std::move(p)); !s) return s.error();
         }
-        auto vs = db.prepare(
-            "SELECT v.id, v.name, v.listen, p.fqdn, v.backend_port, v.tls_cert, v.tls_key, v.backend_tls, "
-            "coalesce(v.backend_sni, ''), coalesce(v.backend_ca, ''), v.persist, v.cookie_name, v.cookie_httponly, "
-            "v.cookie_secure, v.access_log, v.idle_timeout_s, v.header_timeout_ms, v.connect_timeout_ms, "
-            "v.response_timeout_ms, v.max_connections, v.max_request_line, v.max_header_bytes, v.max_header_count, "
-            "v.max_body_bytes FROM vips v JOIN pools p ON p.id = v.pool_id ORDER BY v.name");
-        auto cs = db.prepare("SELECT tls_cert, tls_key FROM vip_certs WHERE vip_id = ? ORDER BY position");
-        while (vs.step()) {
+        // The VIPs as VipStore reads them, in the server's units.
+        for (auto& stored : load_vips(db)) {
+            const VipInfo& in = stored.info;
             vip::VipConfig v;
-            v.id = vs.column_int(0);
-            v.name = vs.column_text(1);
-            v.listen = vs.column_text(2);
-            v.pool = vs.column_text(3);
-            v.backend_port = static_cast<std::uint16_t>(vs.column_int(4));
-            if (!vs.column_is_null(5)) {
-                v.certs.push_back({vs.column_text(5), vs.column_text(6)});
-                cs.bind(1, v.id);
-                while (cs.step()) v.certs.push_back({cs.column_text(0), cs.column_text(1)});
-                cs.reset();
-            }
-            v.backend_tls = vs.column_int(7) != 0;
-            v.backend_sni = vs.column_text(8);
-            v.backend_ca = vs.column_text(9);
-            auto persist = vs.column_text_view(10);
-            v.persist = persist == "cookie" ? vip::Persist::Cookie
-                        : persist == "source" ? vip::Persist::Source
-                                              : vip::Persist::None;
-            v.cookie_name = vs.column_text(11);
-            v.cookie_httponly = vs.column_int(12) != 0;
-            v.cookie_secure = vs.column_int(13) != 0;
-            v.access_log = vs.column_int(14) != 0;
-            auto ms_of = [](std::int64_t n) { return static_cast<std::uint32_t>(std::clamp<std::int64_t>(n, 1, 0xffffffff)); };
-            v.idle_timeout_ms = ms_of(vs.column_int(15) * 1000);
-            v.header_timeout_ms = ms_of(vs.column_int(16));
-            v.connect_timeout_ms = ms_of(vs.column_int(17));
-            v.response_timeout_ms = ms_of(vs.column_int(18));
-            v.max_connections = ms_of(vs.column_int(19));
-            v.limits.request_line = static_cast<std::size_t>(vs.column_int(20));
-            v.limits.header_section = static_cast<std::size_t>(vs.column_int(21));
-            v.limits.header_count = static_cast<std::size_t>(vs.column_int(22));
-            v.limits.body = static_cast<std::uint64_t>(vs.column_int(23));
+            v.id = stored.id;
+            v.name = in.name;
+            v.listen = in.listen;
+            v.pool = in.pool;
+            v.backend_port = in.backend_port;
+            for (const auto& c : in.certs) v.certs.push_back({c.cert, c.key});
+            v.backend_tls = in.backend_tls;
+            v.backend_sni = in.backend_sni;
+            v.backend_ca = in.backend_ca;
+            v.persist = in.persist == "cookie"   ? vip::Persist::Cookie
+                        : in.persist == "source" ? vip::Persist::Source
+                                                 : vip::Persist::None;
+            v.cookie_name = in.cookie_name;
+            v.cookie_httponly = in.cookie_httponly;
+            v.cookie_secure = in.cookie_secure;
+            v.access_log = in.access_log;
+            // Zero would mean "never" to a libuv timer: at least 1 ms.
+            auto at_least_1 = [](std::uint64_t n) {
+                return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(n, 1, 0xffffffff));
+            };
+            v.idle_timeout_ms = at_least_1(std::uint64_t{in.idle_timeout_s} * 1000);
+            v.header_timeout_ms = at_least_1(in.header_timeout_ms);
+            v.connect_timeout_ms = at_least_1(in.connect_timeout_ms);
+            v.response_timeout_ms = at_least_1(in.response_timeout_ms);
+            v.max_connections = at_least_1(in.max_connections);
+            v.limits.request_line = in.max_request_line;
+            v.limits.header_section = in.max_header_bytes;
+            v.limits.header_count = in.max_header_count;
+            v.limits.body = in.max_body_bytes;
             builder.add_vip(std::move(v));
         }
         return builder.finish();

@@ -217,12 +217,6 @@ Result<std::string> new_cookie_secret() {
 
 // --- rows -----------------------------------------------------------------------
 
-struct StoredVip {
-    std::int64_t id = 0;
-    std::int64_t pool_id = 0;
-    VipInfo info;
-};
-
 constexpr std::string_view kVipColumns =
     "v.id, v.pool_id, v.name, v.listen, p.fqdn, v.backend_port, v.tls_cert, v.tls_key, v.backend_tls, "
     "coalesce(v.backend_sni, ''), coalesce(v.backend_ca, ''), v.persist, v.cookie_name, v.cookie_httponly, "
@@ -272,19 +266,6 @@ std::optional<StoredVip> load_vip(const Database& db, std::string_view name) {
     st.bind(1, name);
     if (!st.step()) return std::nullopt;
     return vip_from_row(db, st);
-}
-
-std::vector<StoredVip> load_vips(const Database& db, std::optional<std::string_view> pool) {
-    auto st = db.prepare(fmt::format(
-        "SELECT {} FROM vips v JOIN pools p ON p.id = v.pool_id WHERE ?1 IS NULL OR p.fqdn = ?1 ORDER BY v.name",
-        kVipColumns));
-    if (pool)
-        st.bind(1, *pool);
-    else
-        st.bind(1, std::nullopt);
-    std::vector<StoredVip> out;
-    while (st.step()) out.push_back(vip_from_row(db, st));
-    return out;
 }
 
 Error unknown_vip(std::string_view name) {
@@ -549,6 +530,19 @@ std::optional<double> parse_real(const Statement& st, int col) {
 }
 
 }  // namespace
+
+std::vector<StoredVip> load_vips(const Database& db, std::optional<std::string_view> pool) {
+    auto st = db.prepare(fmt::format(
+        "SELECT {} FROM vips v JOIN pools p ON p.id = v.pool_id WHERE ?1 IS NULL OR p.fqdn = ?1 ORDER BY v.name",
+        kVipColumns));
+    if (pool)
+        st.bind(1, *pool);
+    else
+        st.bind(1, std::nullopt);
+    std::vector<StoredVip> out;
+    while (st.step()) out.push_back(vip_from_row(db, st));
+    return out;
+}
 
 Result<std::string> canonical_listen(std::string_view text, std::string_view what) {
     std::string_view host, port;

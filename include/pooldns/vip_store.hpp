@@ -138,6 +138,18 @@ private:
     std::string command_;
 };
 
+// A VIP as stored, with its row ids.
+struct StoredVip {
+    std::int64_t id = 0;
+    std::int64_t pool_id = 0;
+    VipInfo info;
+};
+
+// Every VIP (or those of `pool`, absolute), by name, read on `db` as it is:
+// the one reader of the vips rows, for VipStore and the snapshot builder.
+// SQLite failures throw StoreError.
+std::vector<StoredVip> load_vips(const Database& db, std::optional<std::string_view> pool = std::nullopt);
+
 // "192.0.2.1:443", "[2001:db8::1]:443": ADDR:PORT in the canonical form VIPs
 // store; IPv6 addresses must be bracketed. Errors name `what`.
 Result<std::string> canonical_listen(std::string_view text, std::string_view what);
