@@ -193,8 +193,8 @@ struct VipRuntime {
     std::vector<std::shared_ptr<BackendRuntime>> backends;
     std::vector<Candidate> candidates;  // scratch for picks
     Counters counters;
-    uv_tcp_t* listener = nullptr;       // owned by its close callback once closing
-    bool listening = false;
+    uv_tcp_t* listener = nullptr;       // open and listening; owned by its close callback once closing
+    bool listening() const { return listener != nullptr; }
     std::string listen_error;
     bool removed = false;
     std::uint64_t tie = 0;
@@ -1598,7 +1598,7 @@ void Proxy::Impl::apply(const VipConfig& cfg, std::uint64_t seed) {
         slot->proxy = this;
     }
     VipRuntime& v = *slot;
-    bool relisten = fresh || v.cfg.listen != cfg.listen || v.cfg.tls() != cfg.tls() || !v.listening;
+    bool relisten = fresh || v.cfg.listen != cfg.listen || v.cfg.tls() != cfg.tls() || !v.listening();
     bool backend_changed = v.cfg.backend_port != cfg.backend_port || v.cfg.backend_tls != cfg.backend_tls ||
                            v.cfg.backend_sni != cfg.backend_sni || v.cfg.backend_ca != cfg.backend_ca;
     // Certificates: reloaded when the paths or the files changed.
@@ -1706,14 +1706,12 @@ void Proxy::Impl::open_listener(VipRuntime& v) {
     }
     if (r != 0) {
         v.listen_error = uv_strerror(r);
-        v.listening = false;
         log(LogLevel::Error, "vip_listen_failed", "vip={} listen={} reason=\"{}\"", v.cfg.name, v.cfg.listen, v.listen_error);
         uv_close(reinterpret_cast<uv_handle_t*>(tcp.release()),
                  [](uv_handle_t* h) { std::unique_ptr<uv_tcp_t> owned(reinterpret_cast<uv_tcp_t*>(h)); });
         return;
     }
     v.listener = tcp.release();
-    v.listening = true;
     v.listen_error.clear();
     log(LogLevel::Info, "vip_listening", "vip={} listen={} tls={} pool={} persist={}", v.cfg.name, v.cfg.listen,
         v.cfg.tls() ? "on" : "off", v.cfg.pool,
@@ -1726,7 +1724,6 @@ void Proxy::Impl::close_listener(VipRuntime& v) {
     uv_close(reinterpret_cast<uv_handle_t*>(v.listener),
              [](uv_handle_t* h) { std::unique_ptr<uv_tcp_t> owned(reinterpret_cast<uv_tcp_t*>(h)); });
     v.listener = nullptr;
-    v.listening = false;
 }
 
 void Proxy::Impl::write_stats(bool force) {
@@ -1736,7 +1733,7 @@ void Proxy::Impl::write_stats(bool force) {
     last_write_ms = now;
     rows.clear();
     for (const auto& [id, v] : vips) {
-        StatRow row{id, v->listening, v->listen_error, v->counters, {}};
+        StatRow row{id, v->listening(), v->listen_error, v->counters, {}};
         for (const auto& b : v->backends) row.members.push_back({b->info.server_id, b->picks, b->failures, b->outstanding});
         rows.push_back(std::move(row));
     }
