@@ -445,8 +445,7 @@ Result<ServerInfo> PoolStore::add_server(const ServerSpec& spec) {
         ttl = *t;
     }
     return guarded<ServerInfo>("server add", [&]() -> Result<ServerInfo> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         if (find_id(db_, "SELECT id FROM servers WHERE name = ?", spec.name)) {
             return Error{fmt::format("NAME: server '{}' already exists", spec.name)};
         }
@@ -494,16 +493,14 @@ Result<ServerInfo> PoolStore::add_server(const ServerSpec& spec) {
         }
         audit(db_, command_, "server add", spec.name, fmt::format("host {} addresses {}", *host, addr_list));
         ServerInfo info = load_server(db_, id);
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return info;
     });
 }
 
 Result<ServerInfo> PoolStore::delete_server(std::string_view name) {
     return guarded<ServerInfo>("server delete", [&]() -> Result<ServerInfo> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         auto id = find_id(db_, "SELECT id FROM servers WHERE name = ?", name);
         if (!id) return unknown_server(name);
         ServerInfo info = load_server(db_, *id);
@@ -516,8 +513,7 @@ Result<ServerInfo> PoolStore::delete_server(std::string_view name) {
         if (auto s = bump_zones(db_, zones); !s) return s.error();
         audit(db_, command_, "server delete", name,
               fmt::format("host {}, member of {} pools", info.host, info.pools.size()));
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return info;
     });
 }
@@ -527,8 +523,7 @@ Result<ServerInfo> PoolStore::set_admin_state(std::string_view name, AdminState 
                                                    : state == AdminState::Drained ? "drain"
                                                                                   : "block");
     return guarded<ServerInfo>(action, [&]() -> Result<ServerInfo> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         auto id = find_id(db_, "SELECT id FROM servers WHERE name = ?", name);
         if (!id) return unknown_server(name);
         ServerInfo before = load_server(db_, *id);
@@ -553,8 +548,7 @@ Result<ServerInfo> PoolStore::set_admin_state(std::string_view name, AdminState 
         audit(db_, command_, action, name,
               fmt::format("{} -> {}", admin_state_name(before.admin), admin_state_name(state)));
         ServerInfo info = load_server(db_, *id);
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return info;
     });
 }
@@ -574,8 +568,7 @@ Result<PoolInfo> PoolStore::add_pool(const PoolSpec& spec) {
     auto fqdn = pool_name(spec.fqdn);
     if (!fqdn) return fqdn.error();
     return guarded<PoolInfo>("pool add", [&]() -> Result<PoolInfo> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         if (find_id(db_, "SELECT id FROM pools WHERE fqdn = ?", *fqdn)) {
             return Error{fmt::format("POOL: pool '{}' already exists (change it with 'pooldnsctl pool set')", *fqdn)};
         }
@@ -620,8 +613,7 @@ Result<PoolInfo> PoolStore::add_pool(const PoolSpec& spec) {
         write_pool(db_, pool, id);
         if (auto s = bump_zones(db_, {zone->id}); !s) return s.error();
         audit(db_, command_, "pool add", *fqdn, pool_summary(pool));
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return pool;
     });
 }
@@ -630,8 +622,7 @@ Result<PoolInfo> PoolStore::update_pool(const PoolSpec& spec) {
     auto fqdn = pool_name(spec.fqdn);
     if (!fqdn) return fqdn.error();
     return guarded<PoolInfo>("pool set", [&]() -> Result<PoolInfo> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         std::int64_t id = 0;
         auto pool = load_pool(db_, *fqdn, &id);
         if (!pool) return unknown_pool(*fqdn);
@@ -651,8 +642,7 @@ Result<PoolInfo> PoolStore::update_pool(const PoolSpec& spec) {
             if (auto s = bump_zones(db_, {*zone}); !s) return s.error();
         }
         audit(db_, command_, "pool set", *fqdn, pool_summary(*pool));
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return *pool;
     });
 }
@@ -661,8 +651,7 @@ Result<PoolInfo> PoolStore::delete_pool(std::string_view fqdn_arg) {
     auto fqdn = pool_name(fqdn_arg);
     if (!fqdn) return fqdn.error();
     return guarded<PoolInfo>("pool delete", [&]() -> Result<PoolInfo> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         std::int64_t id = 0;
         auto pool = load_pool(db_, *fqdn, &id);
         if (!pool) return unknown_pool(*fqdn);
@@ -688,8 +677,7 @@ Result<PoolInfo> PoolStore::delete_pool(std::string_view fqdn_arg) {
             if (auto s = bump_zones(db_, {*zone}); !s) return s.error();
         }
         audit(db_, command_, "pool delete", *fqdn, fmt::format("{} members", pool->members.size()));
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return *pool;
     });
 }
@@ -739,8 +727,7 @@ Result<MemberInfo> PoolStore::add_member(std::string_view pool_arg, std::string_
         probe = *p;
     }
     return guarded<MemberInfo>("member add", [&]() -> Result<MemberInfo> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         std::int64_t pool_id = 0;
         auto pool = load_pool(db_, *fqdn, &pool_id);
         if (!pool) return unknown_pool(*fqdn);
@@ -787,8 +774,7 @@ Result<MemberInfo> PoolStore::add_member(std::string_view pool_arg, std::string_
         for (auto& mi : load_members(db_, pool_id)) {
             if (mi.server == server) m = mi;
         }
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return m;
     });
 }
@@ -797,8 +783,7 @@ Result<MemberInfo> PoolStore::remove_member(std::string_view pool_arg, std::stri
     auto fqdn = pool_name(pool_arg);
     if (!fqdn) return fqdn.error();
     return guarded<MemberInfo>("member remove", [&]() -> Result<MemberInfo> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         std::int64_t pool_id = 0;
         auto pool = load_pool(db_, *fqdn, &pool_id);
         if (!pool) return unknown_pool(*fqdn);
@@ -817,8 +802,7 @@ Result<MemberInfo> PoolStore::remove_member(std::string_view pool_arg, std::stri
             }
         }
         audit(db_, command_, "member remove", *fqdn, fmt::format("{} {}", server, it->address));
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return *it;
     });
 }

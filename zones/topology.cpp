@@ -663,8 +663,7 @@ Result<TopologyReport> TopologyStore::create(const TopologySpec& spec_in) {
 
     return guarded<TopologyReport>(fmt::format("topology {}", topology_kind_name(spec.kind)),
                                    [&]() -> Result<TopologyReport> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         auto exists = db_.prepare("SELECT kind FROM topologies WHERE fqdn = ?");
         exists.bind(1, spec.fqdn);
         if (exists.step()) {
@@ -803,13 +802,12 @@ Result<TopologyReport> TopologyStore::create(const TopologySpec& spec_in) {
         }
         audit(db_, command_, fmt::format("topology {}", topology_kind_name(spec.kind)), spec.fqdn,
               fmt::format("{} servers, {} objects", servers->size(), b.created.size()));
-        if (auto st = rules.verify(); !st) return st.error();
         TopologyReport report;
         report.created = std::move(b.created);
         auto stored = topologies(spec.fqdn);
         if (!stored) return stored.error();
         report.topology = std::move(stored->front());
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return report;
     });
 }
@@ -877,7 +875,7 @@ Result<TopologyInfo> TopologyStore::remove(std::string_view fqdn_arg) {
     auto current = topologies(*fqdn);
     if (!current) return current.error();
     return guarded<TopologyInfo>("topology delete", [&]() -> Result<TopologyInfo> {
-        Transaction tx(db_);
+        EditTransaction tx(db_);
         auto still = db_.prepare("SELECT 1 FROM topologies WHERE fqdn = ?");
         still.bind(1, *fqdn);
         if (!still.step()) {
@@ -889,7 +887,7 @@ Result<TopologyInfo> TopologyStore::remove(std::string_view fqdn_arg) {
         audit(db_, command_, "topology delete", *fqdn,
               fmt::format("{} topology forgotten; its pools, servers, VIPs and records stay",
                           topology_kind_name(current->front().kind)));
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return current->front();
     });
 }

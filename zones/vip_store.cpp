@@ -593,8 +593,7 @@ Result<VipInfo> VipStore::add_vip(const VipSpec& spec) {
     if (!spec.pool) return Error{"--pool: a VIP needs the pool it sends traffic to"};
     if (!spec.backend_port) return Error{"--backend-port: a VIP needs the port of its backends"};
     return guarded<VipInfo>("vip add", [&]() -> Result<VipInfo> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         if (load_vip(db_, spec.name)) {
             return Error{fmt::format("NAME: vip '{}' already exists (change it with 'pooldnsctl vip set')", spec.name)};
         }
@@ -619,16 +618,14 @@ Result<VipInfo> VipStore::add_vip(const VipSpec& spec) {
         }
         audit(db_, command_, "vip add", vip.name, vip_summary(vip));
         auto stored = load_vip(db_, vip.name);
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return stored->info;
     });
 }
 
 Result<VipInfo> VipStore::update_vip(const VipSpec& spec) {
     return guarded<VipInfo>("vip set", [&]() -> Result<VipInfo> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         auto stored = load_vip(db_, spec.name);
         if (!stored) return unknown_vip(spec.name);
         VipInfo vip = stored->info;
@@ -637,16 +634,14 @@ Result<VipInfo> VipStore::update_vip(const VipSpec& spec) {
         write_vip(db_, vip, pool_id, stored->id);
         audit(db_, command_, "vip set", vip.name, vip_summary(vip));
         auto after = load_vip(db_, vip.name);
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return after->info;
     });
 }
 
 Result<VipInfo> VipStore::delete_vip(std::string_view name) {
     return guarded<VipInfo>("vip delete", [&]() -> Result<VipInfo> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         auto stored = load_vip(db_, name);
         if (!stored) return unknown_vip(name);
         // vip_certs, vip_stats and vip_member_stats go with it (ON DELETE CASCADE).
@@ -654,8 +649,7 @@ Result<VipInfo> VipStore::delete_vip(std::string_view name) {
         del.bind(1, stored->id);
         del.run();
         audit(db_, command_, "vip delete", stored->info.name, vip_summary(stored->info));
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return stored->info;
     });
 }

@@ -161,8 +161,7 @@ Result<ZoneSummary> ZoneStore::create(std::string_view origin_arg, const ZoneCre
         records.push_back(*rec);
     }
     return guarded<ZoneSummary>("zone create", [&]() -> Result<ZoneSummary> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         if (find_zone(db_, *origin)) return Error{fmt::format("ORIGIN: zone '{}' already exists", *origin)};
         auto st = db_.prepare("INSERT INTO zones (origin) VALUES (?)");
         st.bind(1, *origin);
@@ -171,8 +170,7 @@ Result<ZoneSummary> ZoneStore::create(std::string_view origin_arg, const ZoneCre
         auto ins = db_.prepare("INSERT INTO records (zone_id, owner, type, ttl, rdata) VALUES (?, ?, ?, ?, ?)");
         for (const auto& r : records) insert_record(ins, zone_id, r);
         audit(db_, command_, "zone create", *origin, fmt::format("serial {}", serial));
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return ZoneSummary{*origin, serial, static_cast<std::int64_t>(records.size()), {}};
     });
 }
@@ -194,8 +192,7 @@ Result<ImportReport> ZoneStore::import(std::string_view origin_arg, const std::s
     if (!problems.empty()) return Error{format_problems(problems)};
 
     return guarded<ImportReport>("zone import", [&]() -> Result<ImportReport> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         if (auto s = check_owned_names(db_, *origin, *entries); !s) return s.error();
         auto zone_id = find_zone(db_, *origin);
         std::optional<std::uint32_t> previous;
@@ -233,8 +230,7 @@ Result<ImportReport> ZoneStore::import(std::string_view origin_arg, const std::s
         report.records = entries->size();
         audit(db_, command_, "zone import", *origin,
               fmt::format("{} records from {}, serial {}", report.records, path, report.serial));
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return report;
     });
 }
@@ -301,8 +297,7 @@ Result<ZoneSummary> ZoneStore::remove(std::string_view origin_arg) {
     auto origin = zone_origin(origin_arg);
     if (!origin) return origin.error();
     return guarded<ZoneSummary>("zone delete", [&]() -> Result<ZoneSummary> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         auto zone_id = find_zone(db_, *origin);
         if (!zone_id) return unknown_zone(*origin);
         auto pools = db_.prepare("SELECT fqdn FROM pools WHERE zone_id = ? ORDER BY fqdn");
@@ -321,8 +316,7 @@ Result<ZoneSummary> ZoneStore::remove(std::string_view origin_arg) {
         del.bind(1, *zone_id);
         del.run();
         audit(db_, command_, "zone delete", *origin, fmt::format("{} records", summary.records));
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return summary;
     });
 }
@@ -366,8 +360,7 @@ Result<RecordChange> ZoneStore::add_record(std::string_view origin_arg, std::str
     auto rec = parse_for_zone(*origin, name, ttl, type, rdata);
     if (!rec) return rec.error();
     return guarded<RecordChange>("record add", [&]() -> Result<RecordChange> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         auto zone_id = find_zone(db_, *origin);
         if (!zone_id) return unknown_zone(*origin);
         RecordChange change{*origin, 0, 0, {}};
@@ -408,8 +401,7 @@ Result<RecordChange> ZoneStore::add_record(std::string_view origin_arg, std::str
         if (!serial) return serial.error();
         change.serial = *serial;
         audit(db_, command_, "record add", *origin, record_to_text(*rec));
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return change;
     });
 }
@@ -421,8 +413,7 @@ Result<RecordChange> ZoneStore::replace_record(std::string_view origin_arg, std:
     auto rec = parse_for_zone(*origin, name, ttl, type, rdata);
     if (!rec) return rec.error();
     return guarded<RecordChange>("record replace", [&]() -> Result<RecordChange> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         auto zone_id = find_zone(db_, *origin);
         if (!zone_id) return unknown_zone(*origin);
         RecordChange change{*origin, 0, 1, {}};
@@ -439,8 +430,7 @@ Result<RecordChange> ZoneStore::replace_record(std::string_view origin_arg, std:
         if (!serial) return serial.error();
         change.serial = *serial;
         audit(db_, command_, "record replace", *origin, record_to_text(*rec));
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return change;
     });
 }
@@ -463,8 +453,7 @@ Result<RecordChange> ZoneStore::delete_records(std::string_view origin_arg, std:
         exact = *rec;
     }
     return guarded<RecordChange>("record delete", [&]() -> Result<RecordChange> {
-        Transaction tx(db_);
-        RulesGuard rules(db_, tx);
+        EditTransaction tx(db_);
         auto zone_id = find_zone(db_, *origin);
         if (!zone_id) return unknown_zone(*origin);
         std::optional<std::uint32_t> previous = current_serial(db_, *zone_id);
@@ -487,8 +476,7 @@ Result<RecordChange> ZoneStore::delete_records(std::string_view origin_arg, std:
         if (!serial) return serial.error();
         audit(db_, command_, "record delete", *origin,
               fmt::format("{} {}{}{} ({} records)", *owner, type_to_text(type), exact ? " " : "", rdata, n));
-        if (auto broken = rules.verify(); !broken) return broken.error();
-        tx.commit();
+        if (auto broken = tx.commit(); !broken) return broken.error();
         return RecordChange{*origin, *serial, n, {}};
     });
 }

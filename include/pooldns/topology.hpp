@@ -109,7 +109,7 @@ std::vector<Problem> deployment_problems(const Database& db);
 
 // Refuses an edit that adds a breach of the deployment rules: built right after
 // the Transaction (it notes the problems already there), verify() just before
-// commit. Only the outermost guard checks, so a topology is judged whole; a
+// commit (EditTransaction below does both). Only the outermost guard checks, so a topology is judged whole; a
 // breach that was there before the edit does not block it, whatever its
 // message now says.
 class RulesGuard {
@@ -124,6 +124,23 @@ private:
     const Database& db_;
     bool active_ = false;             // false inside another guard: the outer one judges the edit whole
     std::vector<std::string> before_;  // the keys of the breaches already there, sorted
+};
+
+// The transaction of every store edit: BEGIN (or a savepoint) now, and a
+// commit() that first lets the rules judge the edit, so no edit can commit
+// without them. Destroyed without a successful commit(), it rolls back.
+class EditTransaction {
+public:
+    explicit EditTransaction(const Database& db) : tx_(db), rules_(db, tx_) {}
+    Status commit() {
+        if (auto broken = rules_.verify(); !broken) return broken;
+        tx_.commit();
+        return {};
+    }
+
+private:
+    Transaction tx_;   // first made, last destroyed
+    RulesGuard rules_;
 };
 
 }  // namespace pooldns
